@@ -1,0 +1,104 @@
+"""Training end to end on a tiny encoder: both tasks, both granularities, reload with no project code, resume."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from transformers import (AutoModelForSequenceClassification, AutoModelForTokenClassification, TrainerCallback,
+                          pipeline)
+
+from arabic_news.config import config_from_dict
+from arabic_news.errors import ConfigError
+from arabic_news.inference import METADATA_FILE, load
+from arabic_news.training import train
+
+from .conftest import read_json
+
+pytestmark = pytest.mark.slow
+
+
+def make_config(tmp_path, tiny_encoder, tiny_corpus, task="ner", granularity="subword", **training):
+    raw = {
+        "task": task,
+        "model": {"name_or_path": str(tiny_encoder)},
+        "data": {"train": str(tiny_corpus["train"]), "dev": str(tiny_corpus["dev"])},
+        "preprocessing": {"granularity": granularity, "max_length": 24, "stride": 6},
+        "training": {"output_dir": str(tmp_path / f"{task}-{granularity}"), "num_train_epochs": 6,
+                     "learning_rate": 5e-3, "per_device_train_batch_size": 8, "seed": 7,
+                     "save_total_limit": 2, **training},
+    }
+    return config_from_dict(raw)
+
+
+def train_losses(out) -> list[float]:
+    return [h["loss"] for h in read_json(out / "metrics.json")["log_history"] if "loss" in h]
+
+
+@pytest.mark.parametrize("granularity", ["subword", "word"])
+def test_ner_training_learns_and_reloads_without_project_code(tmp_path, tiny_encoder, tiny_corpus, granularity):
+    out = train(make_config(tmp_path, tiny_encoder, tiny_corpus, granularity=granularity))
+    losses = train_losses(out)
+    assert len(losses) >= 3 and losses[-1] < losses[0]
+    meta = read_json(out / METADATA_FILE)
+    assert meta["task"] == "ner" and meta["preprocessing"]["granularity"] == granularity
+    assert set(meta["labels"]) == {"O", "B-PERS", "I-PERS", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"}
+    assert set(meta["scores"]["dev"]) == {"f1", "precision", "recall"}
+    assert len(meta["data"]["train"]["sha256"]) == 64
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "config.yaml", "training_curve.png", "README.md"):
+        assert (out / name).is_file(), name
+    assert not list(out.glob("checkpoint-*")), "intermediate checkpoints are removed once the model is finished"
+    assert not list(out.glob("*.bin"))
+    model = AutoModelForTokenClassification.from_pretrained(out)
+    assert model.config.id2label[0] == "O"
+    tagger = pipeline("token-classification", model=str(out), aggregation_strategy="simple")
+    assert isinstance(tagger("التقى ماكرون في باريس"), list)
+
+
+def test_topic_training_and_api(tmp_path, tiny_encoder, tiny_corpus):
+    out = train(make_config(tmp_path, tiny_encoder, tiny_corpus, task="topic", class_weights="balanced"))
+    losses = train_losses(out)
+    assert losses[-1] < losses[0]
+    assert AutoModelForSequenceClassification.from_pretrained(out).config.num_labels == 6
+    prediction = load(out)("فاز نادي الأهلي على الزمالك في القاهرة")
+    assert prediction.topic.label in prediction.topic.probabilities
+    assert abs(sum(prediction.topic.probabilities.values()) - 1) < 1e-4
+    assert prediction.entities == []
+
+
+class StopAfter(TrainerCallback):
+    """Simulates a crash: raises once the trainer has saved a checkpoint at `step`."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.global_step >= self.step:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+def test_interrupted_run_resumes_from_last_checkpoint(tmp_path, tiny_encoder, tiny_corpus):
+    config = make_config(tmp_path, tiny_encoder, tiny_corpus, num_train_epochs=4, early_stopping_patience=None)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[StopAfter(4)])
+    out = config.output_dir
+    assert not (out / METADATA_FILE).exists(), "an interrupted run must not look finished"
+    with pytest.raises(Exception, match="not a finished model"):
+        load(out)
+    saved = sorted(out.glob("checkpoint-*"))
+    assert saved, "a checkpoint was saved before the interruption"
+    resumed_from = int(saved[-1].name.split("-")[1])
+    train(config)
+    history = read_json(out / "metrics.json")["log_history"]
+    first_logged_step = min(h["step"] for h in history if "loss" in h and h["step"] > resumed_from)
+    assert first_logged_step > resumed_from
+    # 12 sentences make 21 windows of 24 tokens: 3 batches of 8 per epoch, 4 epochs, whether interrupted or not
+    assert read_json(out / METADATA_FILE)["training"]["global_step"] == 12
+
+
+def test_finished_model_is_not_overwritten_unless_asked(tmp_path, tiny_encoder, tiny_corpus):
+    config = make_config(tmp_path, tiny_encoder, tiny_corpus, num_train_epochs=1)
+    train(config)
+    with pytest.raises(ConfigError, match="already holds a finished model"):
+        train(config)
+    train(config, overwrite=True)
+    assert (config.output_dir / METADATA_FILE).is_file()
