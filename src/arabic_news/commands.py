@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def run_train(args) -> int:
     for config in configs:
         print(f"== training {config.task} model from {config.source} -> {config.output_dir}", flush=True)
         outputs.append(train(config, overwrite=args.overwrite))
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun / accelerate launch, rank 0 alone reports
     for out in outputs:
         print_summary(out)
     if args.predict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -68,6 +69,20 @@ class Config:
         return Path(self.training["output_dir"])
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads `5e-5` as a string (it wants `5.0e-5`); learning rates are written that way, so accept it."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$|^[-+]?(?:\d+\.\d*|\.\d+)$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"),
+    list("-+0123456789."))
+
+
+def parse_yaml(text: str):
+    return yaml.load(text, Loader=_Loader)
+
+
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "preprocessing": PreprocessingConfig}
 TOP_KEYS = ("extends", "task", "model", "data", "preprocessing", "training")
 
@@ -85,7 +100,7 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist", hint="pass the path of a YAML file, e.g. configs/sample-ner.yaml")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = parse_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise ConfigError(f"invalid YAML: {getattr(err, 'problem', err)}", path=path,
@@ -119,7 +134,7 @@ def apply_override(raw: dict, item: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ConfigError(f"override {item!r}: {part!r} is not a section", path="--set")
-    node[leaf] = yaml.safe_load(value) if value.strip() else None
+    node[leaf] = parse_yaml(value) if value.strip() else None
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "<config>") -> Config:

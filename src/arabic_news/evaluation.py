@@ -46,6 +46,20 @@ def apply_label_map(docs: list[Document], mapping: dict[str, str]) -> list[Docum
     return out
 
 
+def map_model_labels(task: str, labels: list[str], mapping: dict[str, str]) -> list[str]:
+    """The checkpoint's label list as the mapped data sees it: `B-MISC` under `MISC=O` is gone, `B-PER` under
+    `PER=PERS` becomes `B-PERS`, a topic `sports` under `sports=sport` becomes `sport`."""
+    if not mapping:
+        return list(labels)
+    out = []
+    for label in labels:
+        prefix, kind = (label[:2], label[2:]) if task == "ner" and label != "O" else ("", label)
+        new = mapping.get(kind, kind)
+        if new != "O" or label == "O":
+            out.append(prefix + new)
+    return list(dict.fromkeys(out))
+
+
 # ---- per-document counts (for micro scores and the bootstrap) ---------------------------------------------------
 def seqeval_counts(gold: list[Document], pred: list[Document]) -> np.ndarray:
     """(n_docs, 3) true positives, false positives, false negatives of seqeval's default-mode entities."""
@@ -79,16 +93,19 @@ def topic_arrays(gold: list[Document], pred: list[Document], labels: list[str]) 
 
 
 def macro_f1_samples(g: np.ndarray, p: np.ndarray, k: int, idx: np.ndarray) -> np.ndarray:
-    """Macro-F1 over classes present in gold, for each bootstrap resample (rows of idx)."""
-    gold_1hot = np.eye(k, dtype=np.int32)[g][idx]  # (B, n, k)
-    pred_1hot = np.zeros((len(p), k), dtype=np.int32)
-    valid = p >= 0
-    pred_1hot[np.nonzero(valid)[0], p[valid]] = 1
-    pred_1hot = pred_1hot[idx]
-    tp = (gold_1hot * pred_1hot).sum(1)
-    fp, fn = pred_1hot.sum(1) - tp, gold_1hot.sum(1) - tp
-    f1 = f1_from_counts(np.stack([tp, fp, fn], axis=-1))
-    present = gold_1hot.sum(1) > 0
+    """Macro-F1 over classes present in gold, for each bootstrap resample (rows of idx). Class counts per resample
+    come from one bincount, so memory grows with samples x documents, not samples x documents x classes."""
+    resample = np.arange(idx.shape[0])[:, None]
+
+    def class_counts(classes: np.ndarray, keep: np.ndarray) -> np.ndarray:  # (samples, k)
+        cells = (resample * k + classes[idx])[keep[idx]]
+        return np.bincount(cells, minlength=idx.shape[0] * k).reshape(idx.shape[0], k)
+
+    gold_n = class_counts(g, np.ones(len(g), dtype=bool))
+    pred_n = class_counts(p, p >= 0)  # -1: a predicted topic outside the label list counts for no class
+    tp = class_counts(g, g == p)
+    f1 = f1_from_counts(np.stack([tp, pred_n - tp, gold_n - tp], axis=-1))
+    present = gold_n > 0
     return (f1 * present).sum(1) / np.maximum(present.sum(1), 1)
 
 
@@ -148,11 +165,16 @@ def per_source(gold: list[Document], pred: list[Document]) -> dict:
     return out
 
 
-def evaluate(model: TaskModel, gold: list[Document], batch_size: int = 32, progress: bool = True) -> tuple[dict, list[Document]]:
-    """Predict `gold` with `model` and score the predictions; returns (report section, predicted documents)."""
+def evaluate(model: TaskModel, gold: list[Document], batch_size: int = 32, progress: bool = True,
+             label_map: dict[str, str] | None = None) -> tuple[dict, list[Document]]:
+    """Predict `gold` with `model` and score the predictions; returns (report section, predicted documents).
+    `label_map` applies to the predictions too (gold is mapped by the caller), so `MISC=O` ignores MISC on both
+    sides instead of turning every predicted MISC into a spurious entity."""
     unlabeled = [replace(d, entities=[], topic=None) for d in gold]
     pred = model.predict_documents(unlabeled, batch_size=batch_size, progress=progress)
-    return evaluate_predictions(model.task, gold, pred, model.labels), pred
+    pred = apply_label_map(pred, label_map or {})
+    labels = map_model_labels(model.task, model.labels, label_map or {})
+    return evaluate_predictions(model.task, gold, pred, labels), pred
 
 
 # ---- comparing checkpoints ---------------------------------------------------------------------------------------
@@ -162,6 +184,7 @@ def headline_samples(task: str, gold: list[Document], pred: list[Document], idx:
     if task == "ner":
         counts = seqeval_counts(gold, pred)
         return float(f1_from_counts(counts.sum(0))), f1_from_counts(counts[idx].sum(1))
+    labels = sorted(set(labels) | {d.topic for d in gold if d.topic is not None})  # a gold topic no model knows
     g, p = topic_arrays(gold, pred, labels)
     full = macro_f1_samples(g, p, len(labels), np.arange(len(g))[None, :])[0]
     return float(full), macro_f1_samples(g, p, len(labels), idx)

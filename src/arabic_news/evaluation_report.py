@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .atomic import atomic_write_json, atomic_write_text
-from .conll import document_words
+from .conll import DOCSTART, document_words
 from .document import Document
+from .errors import DataError
 from .evaluation import apply_label_map, evaluate, paired_bootstrap, summarize_runs
 from .formats import read_documents, write_documents
 from .inference import TaskModel
@@ -22,13 +23,15 @@ def run_evaluation(checkpoints: list[Path], data_paths: list[Path], out: Path, l
                    batch_size: int = 32, seeds: bool = False) -> list[Path]:
     models = [TaskModel.load(c) for c in checkpoints]
     written = []
-    for data_path in data_paths:
+    data_names, model_names = unique_folder_names(data_paths), unique_folder_names([m.path for m in models])
+    for data_path, data_name in zip(data_paths, data_names):
         gold = apply_label_map(read_documents(data_path), label_map or {})
-        data_out = out if len(data_paths) == 1 else out / Path(data_path).stem
+        data_out = out if len(data_paths) == 1 else out / data_name
         results = []
-        for model in models:
-            target = data_out if len(models) == 1 else data_out / model.path.name
-            report, pred = evaluate(model, gold, batch_size=batch_size)
+        for model, model_name in zip(models, model_names):
+            target = data_out if len(models) == 1 else data_out / model_name
+            check_gold_for(model.task, gold, data_path)
+            report, pred = evaluate(model, gold, batch_size=batch_size, label_map=label_map)
             report = {"checkpoint": str(model.path), "task": model.task, "data": str(data_path),
                       "label_map": label_map or {}, **report}
             write_report(target, report, gold, pred)
@@ -37,6 +40,24 @@ def run_evaluation(checkpoints: list[Path], data_paths: list[Path], out: Path, l
         if len(models) > 1:
             write_comparison(data_out, gold, results, seeds)
     return written
+
+
+def unique_folder_names(paths: list[Path]) -> list[str]:
+    """One report folder name per data file or checkpoint: its stem, or `<parent>-<stem>` where stems repeat (two
+    `dev.jsonl`, or `a/model` and `b/model`), numbered if that still repeats."""
+    stems = [Path(p).stem if Path(p).is_file() else Path(p).name for p in paths]  # a folder keeps its dots
+    names: list[str] = []
+    for i, (path, stem) in enumerate(zip(paths, stems)):
+        name = stem if stems.count(stem) == 1 else f"{Path(path).resolve().parent.name}-{stem}"
+        names.append(name if name not in names else f"{name}-{i + 1}")
+    return names
+
+
+def check_gold_for(task: str, gold: list[Document], data_path: Path) -> None:
+    """A topic checkpoint needs gold topics; data with none would give an empty report (or a scikit-learn crash)."""
+    if task == "topic" and not any(d.topic is not None for d in gold):
+        raise DataError("no document has a topic, so a topic checkpoint cannot be scored on it", path=data_path,
+                        hint="pass data with a `topic` (or `label`) field, or an NER checkpoint")
 
 
 def write_report(target: Path, report: dict, gold: list[Document], pred: list[Document]) -> None:
@@ -54,9 +75,12 @@ def write_report(target: Path, report: dict, gold: list[Document], pred: list[Do
 
 
 def write_word_conll(gold: list[Document], pred: list[Document], path: Path) -> None:
-    """`token gold predicted` per word, a blank line between documents and between sentences."""
+    """`token gold predicted` per word, a blank line between sentences, and a `-DOCSTART-` line opening each
+    document, so that reading the file back by document gives exactly the tag sequences the report scored (an
+    entity may run across a line break)."""
     lines = []
     for g, p, g_tags, p_tags in zip(gold, pred, word_tags(gold), word_tags(pred)):
+        lines += [f"{DOCSTART}\tO\tO", ""]
         previous_end = 0
         for (start, end), gt, pt in zip(document_words(g), g_tags, p_tags):
             if "\n" in g.text[previous_end:start] and lines and lines[-1]:
@@ -75,6 +99,8 @@ def plot_confusion(matrix: dict[str, dict[str, int]], path: Path, title: str) ->
     import numpy as np
 
     labels = list(matrix)
+    if not labels:  # no entity on either side: nothing to draw
+        return
     values = np.array([[matrix[a].get(b, 0) for b in labels] for a in labels])
     fig, ax = plt.subplots(figsize=(1.2 + 0.8 * len(labels), 1 + 0.7 * len(labels)))
     ax.imshow(values, cmap="Blues")

@@ -25,6 +25,9 @@ def ner_scores(gold: list[Document], pred: list[Document], strict: bool = False)
     """seqeval micro/macro P/R/F1 and per type; `strict` uses IOB2 mode (an entity must start with B-)."""
     check_aligned(gold, pred)
     y_true, y_pred = word_tags(gold), word_tags(pred)
+    if not any(tag != "O" for tags in y_true + y_pred for tag in tags):
+        # seqeval averages over an empty set of types to NaN, which is not valid JSON; nothing to score is 0
+        return {"micro": _prf(None), "macro": _prf(None), "per_type": {}}
     kwargs = {"mode": "strict", "scheme": IOB2} if strict else {}
     report = seqeval_report(y_true, y_pred, output_dict=True, zero_division=0, **kwargs)
     out = {"micro": _prf(report.get("micro avg")), "macro": _prf(report.get("macro avg")), "per_type": {}}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from transformers import (AutoModelForSequenceClassification, AutoModelForTokenClassification,
                           DataCollatorForTokenClassification, DataCollatorWithPadding, EarlyStoppingCallback, Trainer,
-                          TrainingArguments)
+                          TrainingArguments, set_seed)
 from transformers.trainer_utils import get_last_checkpoint
 
 from . import metrics as scoring
@@ -72,6 +73,8 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     train_docs, dev_docs, test_docs = load_splits(config)
     labels = task_labels(config, train_docs)
     metadata = build_metadata(config, labels, model_path)
+    # Seed before the new head is initialised (Trainer seeds only later), so one config gives one model.
+    set_seed(int(config.training.get("seed", default_training_arguments(config.task)["seed"])))
     model = TaskModel(load_model(config, model_path, labels), tokenizer, metadata)
     train_set = features_dataset(model.codec, train_docs, "train")
     dev_set = features_dataset(model.codec, dev_docs, "dev") if dev_docs else None
@@ -92,6 +95,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     seconds = time.perf_counter() - started
     if trainer.is_world_process_zero():
         finish(trainer, model, config, metadata, dev_docs, test_docs, result, seconds)
+    trainer.accelerator.wait_for_everyone()  # under torchrun, no rank returns before rank 0 has finished the folder
     return out
 
 
@@ -205,11 +209,22 @@ def training_arguments(config: Config, has_dev: bool) -> TrainingArguments:
     if values.get("bf16") and not _bf16_supported():
         log.warning("bf16 requested but this device does not support it; training in fp32")
         values["bf16"] = False
+    if values.get("bf16") and not torch.cuda.is_available():
+        values.setdefault("use_cpu", True)  # Trainer wants this said explicitly for bf16 autocast on CPU
+    launched = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun / accelerate launch
+    if launched > 1 and not torch.cuda.is_available():
+        values.setdefault("use_cpu", True)  # without it accelerate ignores the process group on CPU (no gloo DDP)
     try:
-        return TrainingArguments(**values)
+        args = TrainingArguments(**values)
     except (ValueError, TypeError) as err:
         raise ConfigError(f"training: {err}", path=config.source,
                           hint="see transformers.TrainingArguments for the valid values") from None
+    if args.world_size != launched:
+        # N unconnected copies of one run would overwrite each other's checkpoints in the same folder.
+        raise ConfigError(f"launched as {launched} processes but training would run in {args.world_size}",
+                          path=config.source, hint="on CPU drop training.use_cpu=false; on GPUs give each process "
+                          "its own device (torchrun --nproc_per_node <= number of GPUs)")
+    return args
 
 
 def _bf16_supported() -> bool:
@@ -219,15 +234,28 @@ def _bf16_supported() -> bool:
 
 
 def class_weighted_loss(config: Config, train_docs: list[Document], labels: list[str]):
-    """'balanced' topic weights (n / (k * count)), as scikit-learn defines them; None keeps the model's own loss."""
-    if config.task != "topic" or config.training.get("class_weights") != "balanced":
-        return None
-    counts = np.array([sum(d.topic == label for d in train_docs) for label in labels], dtype=np.float64)
-    weights = torch.tensor(counts.sum() / (len(labels) * np.maximum(counts, 1)), dtype=torch.float32)
+    """Cross-entropy summed over the labelled items and divided by `num_items_in_batch`, the item count of the whole
+    step across all processes; with `class_weights: balanced` topic classes weigh n / (k * count) (scikit-learn's
+    definition).
+
+    Why not the model's own loss: BERT heads return a per-process mean, which the Trainer then multiplies by the
+    number of processes (it expects a sum over its item count), so under torchrun the loss and the gradients came out
+    N times too large. Summed this way, N processes give the same loss and gradients as one process with the same
+    global batch, and gradient accumulation weighs every token equally.
+    """
+    weights = None
+    if config.task == "topic" and config.training.get("class_weights") == "balanced":
+        counts = np.array([sum(d.topic == label for d in train_docs) for label in labels], dtype=np.float64)
+        weights = torch.tensor(counts.sum() / (len(labels) * np.maximum(counts, 1)), dtype=torch.float32)
 
     def loss(outputs, labels_, num_items_in_batch=None):
-        logits = outputs["logits"]
-        return torch.nn.functional.cross_entropy(logits.float(), labels_, weight=weights.to(logits.device))
+        logits = outputs["logits"].float()
+        logits, targets = logits.reshape(-1, logits.shape[-1]), labels_.reshape(-1)
+        weight = weights.to(logits.device) if weights is not None else None
+        if num_items_in_batch is None:
+            return torch.nn.functional.cross_entropy(logits, targets, weight=weight, ignore_index=-100)
+        total = torch.nn.functional.cross_entropy(logits, targets, weight=weight, ignore_index=-100, reduction="sum")
+        return total / num_items_in_batch
 
     return loss
 
