@@ -47,7 +47,7 @@ def test_reads_sentences_as_documents_with_word_spans(tmp_path):
     assert [d.id for d in docs] == ["data:1", "data:2"]
     assert docs[0].text == "بيروت تستضيف المؤتمر"
     assert docs[1].entity_texts() == [("جيهون بيراموف", "PERS")]
-    assert docs[1].meta == {"word_split": "whitespace", "line": 5}
+    assert docs[1].meta == {"word_split": "whitespace", "line": 5, "tags": ["O", "B-PERS", "I-PERS", "O"]}
     assert docs[0].topic is None
 
 
@@ -57,7 +57,7 @@ def test_docstart_groups_sentences_and_newline_separates_them(tmp_path):
     assert [d.text for d in docs] == ["أ", "ب\nج د", "ه"]
     assert [d.id for d in docs] == ["data:1", "data:2", "data:3"]
     assert docs[1].entity_texts() == [("ب", "LOC"), ("ج د", "ORG")]
-    assert docs[1].meta == {"word_split": "whitespace", "line": 3, "sentences": 2}
+    assert docs[1].meta == {"word_split": "whitespace", "line": 3, "sentences": 2, "tags": ["B-LOC", "B-ORG", "I-ORG"]}
 
 
 def test_spaces_separate_columns_and_last_column_is_the_tag(tmp_path):

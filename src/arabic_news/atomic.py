@@ -28,6 +28,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write supports modes 'w' and 'wb', not {mode!r}")
     target = Path(path)
+    if target.is_dir():  # os.replace would fail only after all the work, with a bare IsADirectoryError
+        raise DataError("this is a folder, but a file is to be written here", path=target,
+                        hint="give a file path, e.g. inside that folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     binary = "b" in mode

@@ -101,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ArabicNewsError as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_ERROR
+        except OSError as err:  # a full disk, no permission, a file where a folder must be: the OS names the path
+            print(f"error: {err}. Fix: check that path, its permissions and the free space", file=sys.stderr)
+            return EXIT_ERROR
 
 
 @contextmanager

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from .errors import DataError
+
 
 def add_train(sub) -> None:
     p = sub.add_parser("train", help="fine-tune an encoder from one or more YAML configs",
@@ -85,11 +87,14 @@ def run_predict(args) -> int:
     from .formats import read_documents, write_documents
     from .inference import load
 
+    if args.output.is_dir():  # said before loading and predicting, not after
+        raise DataError("--output is a folder", path=args.output, hint="give a file path such as tagged.jsonl or "
+                                                                        "tagged.html")
     if args.threads:
         torch.set_num_threads(args.threads)
+    docs = read_documents(args.input)  # before the models load: a bad input file fails at once
     paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
     tagger = load(*paths, device=args.device, dtype=args.dtype, quantize=args.quantize)
-    docs = read_documents(args.input)
     predicted = tagger.predict_documents(docs, batch_size=args.batch_size, progress=True)
     fmt = args.format or ("html" if args.output.suffix.lower() in (".html", ".htm") else "jsonl")
     if fmt == "html":
@@ -133,6 +138,9 @@ def run_evaluate(args) -> int:
 
     checkpoints = args.compare or [args.checkpoint]
     out = args.out or Path("reports") / (checkpoints[0].name if len(checkpoints) == 1 else "comparison")
+    if out.exists() and not out.is_dir():
+        raise DataError("--out is a file, but reports go into a folder", path=out,
+                        hint="give a folder path (it is created), or move the file away")
     try:
         mapping = parse_label_map(args.label_map)
     except ValueError as err:

@@ -192,6 +192,8 @@ def _group_document(group: _Group, doc_id: str, grouped: bool, path: object, sch
         repairs.extend(f"{path}:{sentence.lines[i]}" for i in scheme_violations(sentence.tags, scheme))
     first_line = group.line if grouped else group.sentences[0].lines[0]
     meta = {"word_split": "whitespace", "line": first_line}
+    if scheme == "IOB2":  # kept as written, so seqeval's strict mode can see invalid sequences (I- without B-)
+        meta["tags"] = [tag for sentence in group.sentences for tag in sentence.tags]
     if grouped:
         meta["sentences"] = len(group.sentences)
     doc = Document(id=doc_id, text="".join(pieces), entities=spans, meta=meta)

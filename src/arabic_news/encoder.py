@@ -596,7 +596,7 @@ def load_tokenizer(name_or_path: str | os.PathLike) -> "PreTrainedTokenizerFast"
 
     resolved = resolve_model_path(name_or_path)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(resolved)
+        tokenizer = AutoTokenizer.from_pretrained(resolved, trust_remote_code=False)  # never run a folder's code
     except (OSError, ValueError) as err:   # what from_pretrained raises for missing or unusable tokenizer files
         raise ConfigError(f"cannot load a tokenizer from {resolved}: {str(err).splitlines()[0]}",
                           hint="point model.name_or_path at a checkpoint folder that has tokenizer.json, "

@@ -53,10 +53,10 @@ def map_model_labels(task: str, labels: list[str], mapping: dict[str, str]) -> l
         return list(labels)
     out = []
     for label in labels:
-        prefix, kind = (label[:2], label[2:]) if task == "ner" and label != "O" else ("", label)
+        prefix, _, kind = label.partition("-") if task == "ner" and "-" in label else ("", "", label)  # B-, C1-...
         new = mapping.get(kind, kind)
         if new != "O" or label == "O":
-            out.append(prefix + new)
+            out.append(f"{prefix}-{new}" if prefix else new)
     return list(dict.fromkeys(out))
 
 
@@ -125,7 +125,7 @@ def ner_section(gold: list[Document], pred: list[Document], model_labels: list[s
     counts = seqeval_counts(gold, pred)
     samples = f1_from_counts(counts[bootstrap_indices(len(gold))].sum(1))
     default["micro"]["ci95"] = ci95(samples)
-    known = {label[2:] for label in model_labels if label != "O"}
+    known = {label.split("-", 1)[1] for label in model_labels if "-" in label}  # B-LOC, C1-LOC -> LOC
     return {
         "mode": "seqeval default (an I- after O starts an entity), word level",
         "micro": default["micro"], "macro": default["macro"], "per_type": default["per_type"],
@@ -170,7 +170,8 @@ def evaluate(model: TaskModel, gold: list[Document], batch_size: int = 32, progr
     """Predict `gold` with `model` and score the predictions; returns (report section, predicted documents).
     `label_map` applies to the predictions too (gold is mapped by the caller), so `MISC=O` ignores MISC on both
     sides instead of turning every predicted MISC into a spurious entity."""
-    unlabeled = [replace(d, entities=[], topic=None) for d in gold]
+    unlabeled = [replace(d, entities=[], topic=None, meta={k: v for k, v in d.meta.items() if k != "tags"})
+                 for d in gold]  # gold tags (kept for strict scoring) must not reach the predictions
     pred = model.predict_documents(unlabeled, batch_size=batch_size, progress=progress)
     pred = apply_label_map(pred, label_map or {})
     labels = map_model_labels(model.task, model.labels, label_map or {})

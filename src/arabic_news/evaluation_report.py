@@ -11,7 +11,7 @@ from pathlib import Path
 from .atomic import atomic_write_json, atomic_write_text
 from .conll import DOCSTART, document_words
 from .document import Document
-from .errors import DataError
+from .errors import CheckpointError, DataError
 from .evaluation import apply_label_map, evaluate, paired_bootstrap, summarize_runs
 from .formats import read_documents, write_documents
 from .inference import TaskModel
@@ -22,6 +22,10 @@ from .report_files import save_figure
 def run_evaluation(checkpoints: list[Path], data_paths: list[Path], out: Path, label_map: dict[str, str] | None = None,
                    batch_size: int = 32, seeds: bool = False) -> list[Path]:
     models = [TaskModel.load(c) for c in checkpoints]
+    if len({m.task for m in models}) > 1:  # a paired comparison of an NER score with a topic score means nothing
+        raise CheckpointError("--compare needs checkpoints of one task, got " +
+                              ", ".join(f"{m.path.name} ({m.task})" for m in models),
+                              hint="compare NER checkpoints and topic checkpoints in separate runs")
     written = []
     data_names, model_names = unique_folder_names(data_paths), unique_folder_names([m.path for m in models])
     for data_path, data_name in zip(data_paths, data_names):

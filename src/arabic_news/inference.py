@@ -7,12 +7,14 @@ only, and remote code is never run.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 
 from .arabic import NormalizeOptions
 from .document import Document, Span
@@ -35,10 +37,27 @@ def read_metadata(path: str | Path) -> dict:
                               "interrupted or is still running)", path=path,
                               hint="rerun the same train.py command: it resumes from the last saved step")
     try:
-        return json.loads(meta_file.read_text(encoding="utf-8"))
+        metadata = json.loads(meta_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{METADATA_FILE} is not valid JSON ({err})", path=meta_file,
                               hint="retrain, or restore the file from a backup") from None
+    _check_metadata(metadata, meta_file)
+    return metadata
+
+
+def _check_metadata(metadata: object, meta_file: Path) -> None:
+    """The keys inference needs, so a hand-edited or foreign file fails here rather than as a KeyError later."""
+    hint = "retrain, or restore the file from a backup"
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{METADATA_FILE} must hold a JSON object", path=meta_file, hint=hint)
+    missing = [key for key in ("task", "labels", "preprocessing") if key not in metadata]
+    if missing:
+        raise CheckpointError(f"{METADATA_FILE} lacks {', '.join(missing)}", path=meta_file, hint=hint)
+    if metadata["task"] not in ("ner", "topic"):
+        raise CheckpointError(f"unknown task {metadata['task']!r} in {METADATA_FILE}", path=meta_file,
+                              hint="task must be 'ner' or 'topic'")
+    if not isinstance(metadata["labels"], list) or not metadata["labels"]:
+        raise CheckpointError(f"{METADATA_FILE}: labels must be a non-empty list", path=meta_file, hint=hint)
 
 
 def check_weights(path: Path) -> None:
@@ -50,6 +69,41 @@ def check_weights(path: Path) -> None:
                               "when loaded and are refused", path=path,
                               hint="convert them to safetensors in a trusted environment (model.save_pretrained)")
     raise CheckpointError(f"{path} has no model.safetensors", path=path, hint="the folder is incomplete: retrain")
+
+
+# A fast tokenizer's own file, or the vocabulary a slow one is built from. Without any of them AutoTokenizer still
+# "succeeds" with a 5-entry vocabulary that turns every word into [UNK], so their absence is an error here.
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "spm.model")
+
+
+def check_tokenizer_files(path: Path) -> None:
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise CheckpointError(f"the folder has no tokenizer files (none of {', '.join(TOKENIZER_FILES)})", path=path,
+                              hint="copy the tokenizer files of the training run into the folder, or retrain")
+
+
+def check_consistency(model, tokenizer, metadata: dict, path: Path) -> None:
+    """Refuse a folder whose parts do not belong together: predictions from it would be silently wrong."""
+    names = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    if names != list(metadata["labels"]):
+        raise CheckpointError(f"the model's labels {names} differ from {METADATA_FILE}'s {metadata['labels']}",
+                              path=path, hint="config.json and arabic_news.json come from different runs: retrain")
+    rows = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > rows:
+        raise CheckpointError(f"the tokenizer has {len(tokenizer)} entries but the model only {rows} embeddings",
+                              path=path, hint="the tokenizer files come from another model: copy the training run's")
+
+
+def _load_hint(path: Path) -> str:
+    for name in ("config.json", "tokenizer_config.json"):
+        try:
+            asks_for_code = "auto_map" in json.loads((path / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError):
+            continue
+        if asks_for_code:
+            return (f"its {name} has an auto_map pointing at Python code, and checkpoints' own code is never run "
+                    "(trust_remote_code stays off): use a checkpoint of a standard transformers architecture")
+    return "the folder is incomplete or from another library version: retrain"
 
 
 @dataclass
@@ -88,13 +142,23 @@ class TaskModel:
         path = Path(path)
         metadata = read_metadata(path)
         check_weights(path)
+        check_tokenizer_files(path)
         auto = AutoModelForTokenClassification if metadata["task"] == "ner" else AutoModelForSequenceClassification
         try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model = auto.from_pretrained(path, use_safetensors=True)
-        except (OSError, ValueError) as err:
-            raise CheckpointError(f"cannot load the model in {path}: {err}", path=path,
-                                  hint="the folder is incomplete or from another library version: retrain") from None
+            # trust_remote_code=False said explicitly: left unset, transformers asks on a terminal whether to run
+            # the Python files an `auto_map` in the folder points at.
+            tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+            model, info = auto.from_pretrained(path, use_safetensors=True, output_loading_info=True,
+                                               trust_remote_code=False)
+        except (OSError, ValueError, RuntimeError, SafetensorError) as err:
+            raise CheckpointError(f"cannot load the model: {str(err).splitlines()[0]}", path=path,
+                                  hint=_load_hint(path)) from None
+        missing = sorted(info["missing_keys"]) + sorted(str(k) for k in info["mismatched_keys"])
+        if missing:  # transformers would fill them with random values and predict garbage
+            raise CheckpointError(f"model.safetensors lacks {len(missing)} weights of the model ({', '.join(missing[:3])})",
+                                  path=path, hint="the weights come from another model or task: retrain, or copy "
+                                                  "the training run's model.safetensors")
+        check_consistency(model, tokenizer, metadata, path)
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         return cls(_prepare(model, device, dtype, quantize), tokenizer, metadata, path)
 
@@ -111,8 +175,7 @@ class TaskModel:
         if self.task == "ner":
             encoded = [self.codec.encode(d) for d in docs]
             logits = self._run([self.codec.inference_features(e) for e in encoded], batch_size, progress)
-            return [replace(d, entities=self.codec.decode(e, lg), meta=dict(d.meta))
-                    for d, e, lg in zip(docs, encoded, logits)]
+            return [self._with_entities(d, e, lg) for d, e, lg in zip(docs, encoded, logits)]
         features = [self.codec.window_inputs(self.codec.encode(d)) for d in docs]
         out = []
         for doc, lg in zip(docs, self._run(features, batch_size, progress)):
@@ -121,6 +184,13 @@ class TaskModel:
                         topic_probabilities={k: round(v, 6) for k, v in probs.items()})
             out.append(replace(doc, topic=label, meta=meta))
         return out
+
+    def _with_entities(self, doc: Document, encoded, logits) -> Document:
+        tags, confidence = self.codec.predicted_tags(encoded, logits)
+        meta = {k: v for k, v in doc.meta.items() if k != "tags"}  # never let gold tags ride along
+        if self.codec.granularity == "word":  # one tag per word: kept so strict seqeval sees what was predicted
+            meta["tags"] = tags
+        return replace(doc, entities=self.codec.spans_from_tags(encoded, tags, confidence), meta=meta)
 
     @torch.inference_mode()
     def _run(self, per_doc: list[list[dict]], batch_size: int, progress: bool) -> list[list[np.ndarray]]:
@@ -168,7 +238,10 @@ def _prepare(model, device: torch.device, dtype: str, quantize: str | None):
     if quantize == "int8":
         if device.type != "cpu":
             raise CheckpointError("int8 dynamic quantization runs on CPU only", hint="drop --quantize or use --device cpu")
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        with warnings.catch_warnings():  # torch.ao announces its move to torchao; the API still works in torch 2.x
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+            return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     if quantize is not None:
         raise CheckpointError(f"unknown quantization {quantize!r}", hint="use int8 or leave it out")
     if dtype not in DTYPES:
@@ -199,7 +272,7 @@ class NewsTagger:
             yield from self._predict(buffer, batch_size)
 
     def predict_documents(self, docs: list[Document], batch_size: int = 32, progress: bool = False) -> list[Document]:
-        out = [replace(d, entities=[], topic=None, meta=dict(d.meta)) for d in docs]
+        out = [replace(d, entities=[], topic=None, meta={k: v for k, v in d.meta.items() if k != "tags"}) for d in docs]
         for model in (self.ner, self.topic):
             if model is not None:
                 out = model.predict_documents(out, batch_size, progress)

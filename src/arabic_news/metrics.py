@@ -8,12 +8,22 @@ from __future__ import annotations
 from seqeval.metrics import classification_report as seqeval_report
 from seqeval.scheme import IOB2
 
-from .conll import document_words, spans_to_tags
+from .conll import document_words, spans_to_tags, tags_to_spans
 from .document import Document
 
 
 def word_tags(docs: list[Document]) -> list[list[str]]:
-    return [spans_to_tags(document_words(d), d.entities) for d in docs]
+    return [document_tags(d) for d in docs]
+
+
+def document_tags(doc: Document) -> list[str]:
+    """IOB2 word tags. Tags stored as read or predicted (meta['tags']) are used when they still say exactly what
+    the spans say: they keep invalid sequences that strict mode must see; rebuilt tags are always valid IOB2."""
+    words = document_words(doc)
+    stored = doc.meta.get("tags")
+    if isinstance(stored, list) and len(stored) == len(words) and tags_to_spans(words, stored) == doc.entities:
+        return list(stored)
+    return spans_to_tags(words, doc.entities)
 
 
 def check_aligned(gold: list[Document], pred: list[Document]) -> None:

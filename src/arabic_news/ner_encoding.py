@@ -12,6 +12,7 @@ exactly `أذربيجان`. Starts deeper inside a token cannot be expressed and
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,10 +148,14 @@ class NerCodec:
         return probs
 
     def decode(self, encoded: EncodedDocument, window_logits: list[np.ndarray]) -> list[Span]:
+        return self.spans_from_tags(encoded, *self.predicted_tags(encoded, window_logits))
+
+    def predicted_tags(self, encoded: EncodedDocument, window_logits: list[np.ndarray]) -> tuple[list[str], np.ndarray]:
+        """The most probable tag of every unit and its probability."""
         probs = self.token_probabilities(encoded, window_logits)[encoded.unit_tokens]
         best = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=int)
         confidence = probs[np.arange(len(best)), best] if len(best) else np.zeros(0)
-        return self.spans_from_tags(encoded, [self.labels[i] for i in best], confidence)
+        return [self.labels[i] for i in best], confidence
 
     def spans_from_tags(self, encoded: EncodedDocument, tags: list[str], confidence=None) -> list[Span]:
         """Unit tags -> Spans in the original text (seqeval's default reading: an I- after O starts an entity)."""
@@ -177,12 +182,17 @@ CLOSING = set(")]}»”’\"',،;؛")
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop spaces, quotes, brackets and commas that a subword glued to the entity's edge (`COP30)` -> `COP30`)."""
-    while start < end and (text[start].isspace() or text[start] in OPENING):
+    """Drop spaces, quotes, brackets and commas that a subword glued to the entity's edge (`COP30)` -> `COP30`), and
+    invisible control and format characters (bidi marks, NUL, zero-width spaces) that a token took in."""
+    while start < end and (_invisible(text[start]) or text[start] in OPENING):
         start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in CLOSING):
+    while end > start and (_invisible(text[end - 1]) or text[end - 1] in CLOSING):
         end -= 1
     return start, end
+
+
+def _invisible(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
 
 
 def _drop_overlaps(spans: list[Span]) -> list[Span]:

@@ -8,6 +8,7 @@ to pick the best epoch is the number a user will see.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -19,7 +20,6 @@ import torch
 from transformers import (AutoModelForSequenceClassification, AutoModelForTokenClassification,
                           DataCollatorForTokenClassification, DataCollatorWithPadding, EarlyStoppingCallback, Trainer,
                           TrainingArguments, set_seed)
-from transformers.trainer_utils import get_last_checkpoint
 
 from . import metrics as scoring
 from .arabic import NormalizeOptions
@@ -68,8 +68,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     """Train one model; rerunning an interrupted run's command resumes from its last checkpoint."""
     out = config.output_dir
     resume = prepare_output_dir(out, overwrite or bool(config.training.get("overwrite_output_dir")))
-    model_path = resolve_model_path(config.model.name_or_path)
-    tokenizer = load_tokenizer(model_path)
+    model_path, tokenizer = load_encoder_tokenizer(config)
     train_docs, dev_docs, test_docs = load_splits(config)
     labels = task_labels(config, train_docs)
     metadata = build_metadata(config, labels, model_path)
@@ -108,11 +107,35 @@ def prepare_output_dir(out: Path, overwrite: bool) -> str | None:
         if not overwrite:
             raise ConfigError(f"{out} already holds a finished model", hint="pass --overwrite to replace it, or "
                               "choose another folder with --set training.output_dir=...")
-        (out / METADATA_FILE).unlink()  # first, so a crash below never leaves a "finished" folder with new weights
-        for stale in out.glob("checkpoint-*"):
-            shutil.rmtree(stale)
+        (out / METADATA_FILE).unlink(missing_ok=True)  # first: a crash below never leaves a "finished" folder
+        for stale in out.glob("checkpoint-*"):          # missing_ok, ignore_errors: each torchrun process does this
+            shutil.rmtree(stale, ignore_errors=True)
         return None
-    return get_last_checkpoint(str(out)) if out.is_dir() else None
+    return last_complete_checkpoint(out) if out.is_dir() else None
+
+
+def last_complete_checkpoint(out: Path) -> str | None:
+    """The newest `checkpoint-N` saved completely. The Trainer writes trainer_state.json last, so a folder without a
+    readable one was cut off by a crash while saving: it is deleted (resuming from it would fail, and the Trainer's
+    checkpoint rotation would take it for the newest) and the one before it is used."""
+    numbered = [p for p in out.glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()]
+    for folder in sorted(numbered, key=lambda p: int(p.name.split("-", 1)[1]), reverse=True):
+        try:
+            json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+            return str(folder)
+        except (OSError, ValueError):
+            log.warning("removing %s: it was only partly saved when the run stopped", folder)
+            shutil.rmtree(folder, ignore_errors=True)  # every torchrun process may do this: ignore the losers' errors
+    return None
+
+
+def load_encoder_tokenizer(config: Config):
+    """The encoder's path for `from_pretrained` and its tokenizer; errors name the config file and key."""
+    try:
+        model_path = resolve_model_path(config.model.name_or_path)
+        return model_path, load_tokenizer(model_path)
+    except ConfigError as err:
+        raise ConfigError(f"model.name_or_path: {err.message}", path=err.path or config.source, hint=err.hint) from None
 
 
 def load_splits(config: Config) -> tuple[list[Document], list[Document], list[Document]]:
@@ -184,8 +207,15 @@ def _fingerprint(path: str) -> dict:
 
 def load_model(config: Config, model_path: str, labels: list[str]):
     auto = AutoModelForTokenClassification if config.task == "ner" else AutoModelForSequenceClassification
-    model = auto.from_pretrained(model_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
-                                 label2id={label: i for i, label in enumerate(labels)}, use_safetensors=True)
+    try:
+        model = auto.from_pretrained(model_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                                     label2id={label: i for i, label in enumerate(labels)}, use_safetensors=True,
+                                     trust_remote_code=False)  # never run a model folder's own code, never ask
+    except (OSError, ValueError) as err:  # what from_pretrained raises for a folder it cannot use
+        raise ConfigError(f"model.name_or_path: cannot load {model_path}: {str(err).splitlines()[0]}",
+                          path=config.source, hint="use a folder with config.json and model.safetensors of a standard "
+                          "transformers architecture (its own code, auto_map, is never run), or 'embedded:e5-small'"
+                          ) from None
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     return model
@@ -248,14 +278,17 @@ def class_weighted_loss(config: Config, train_docs: list[Document], labels: list
         counts = np.array([sum(d.topic == label for d in train_docs) for label in labels], dtype=np.float64)
         weights = torch.tensor(counts.sum() / (len(labels) * np.maximum(counts, 1)), dtype=torch.float32)
 
+    # A loss function replaces the Trainer's label smoother, so its one setting is applied here.
+    smoothing = float(config.training.get("label_smoothing_factor") or 0.0)
+
     def loss(outputs, labels_, num_items_in_batch=None):
         logits = outputs["logits"].float()
         logits, targets = logits.reshape(-1, logits.shape[-1]), labels_.reshape(-1)
-        weight = weights.to(logits.device) if weights is not None else None
+        options = dict(weight=weights.to(logits.device) if weights is not None else None, ignore_index=-100,
+                       label_smoothing=smoothing)
         if num_items_in_batch is None:
-            return torch.nn.functional.cross_entropy(logits, targets, weight=weight, ignore_index=-100)
-        total = torch.nn.functional.cross_entropy(logits, targets, weight=weight, ignore_index=-100, reduction="sum")
-        return total / num_items_in_batch
+            return torch.nn.functional.cross_entropy(logits, targets, **options)
+        return torch.nn.functional.cross_entropy(logits, targets, reduction="sum", **options) / num_items_in_batch
 
     return loss
 
@@ -274,9 +307,9 @@ def finish(trainer, model: TaskModel, config: Config, metadata: dict, dev_docs, 
                                              "log_history": trainer.state.log_history})
     plot_training_curve(trainer.state.log_history, out / "training_curve.png", metadata)
     write_model_card(out / "README.md", config, metadata)
-    for stale in out.glob("checkpoint-*"):
-        shutil.rmtree(stale, ignore_errors=True)
     atomic_write_json(out / METADATA_FILE, metadata)  # last: marks the folder as a finished model
+    for stale in out.glob("checkpoint-*"):  # after it: a crash in between leaves a finished model, not a lost run
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _score(model: TaskModel, docs: list[Document], config: Config) -> dict:

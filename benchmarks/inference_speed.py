@@ -1,0 +1,318 @@
+"""Inference speed, memory and accuracy of one NER checkpoint, side by side with `transformers.pipeline`.
+
+    python benchmarks/inference_speed.py --checkpoint runs/anercorp-e5 \\
+        --data ../shared/data/anercorp/test.conll --out benchmarks/results/inference_speed.json
+
+Variants, all on the same checkpoint and the same texts (the CoNLL file's sentences, their words joined by spaces):
+- `pipeline`: `transformers.pipeline("token-classification", aggregation_strategy="simple")`, batch_size 32;
+- `fp32`, `bf16`, `int8`: this project's `NewsTagger.predict_documents` (normalization, windows, length-sorted
+  batches with dynamic padding, decoding to character spans), in float32, bfloat16, and with dynamic int8
+  quantization of the linear layers;
+- `forward_fp32` (diagnostic, no entities): only the model's forward passes over the same length-sorted padded
+  batches, to show how much of the end-to-end time is pre- and post-processing.
+
+Timing: each variant runs once untimed (warm-up), then the variants take turns for `--repeats` rounds (alternating,
+so a slow spell of a shared machine hits all of them alike); the figure is the median. Throughput counts the CoNLL
+words. Model loading is not timed.
+
+Memory: each variant is also run once in a fresh process that loads the model and predicts all texts; its peak
+resident set size (VmHWM of /proc/self/status on Linux, else `resource.getrusage(RUSAGE_SELF).ru_maxrss`; both
+include torch's native buffers) is reported,
+together with the peak of the same process doing nothing but the imports and reading the data (`baseline`), and the
+peak of Python-level allocations during prediction (`tracemalloc`, a separate run since tracing slows Python down;
+torch tensors are not Python allocations and do not appear there).
+
+Accuracy: micro precision/recall/F1 against the gold entities (seqeval default mode at word level, via
+`arabic_news.metrics`), and agreement of each variant's entities with the pipeline's (and with fp32): the share of
+documents with identical entity lists, the Jaccard overlap of (document, start, end, label) sets, and the share of
+words given the same IOB2 tag.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+END_TO_END = ("pipeline", "fp32", "bf16", "int8")
+DIAGNOSTIC = ("forward_fp32",)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", required=True, type=Path, help="a finished NER checkpoint folder")
+    p.add_argument("--data", required=True, type=Path, help="CoNLL file whose sentences are the texts")
+    p.add_argument("--limit", type=int, help="use only the first N sentences (for quick runs)")
+    p.add_argument("--repeats", type=int, default=3, help="timed rounds per variant (median reported; >= 3)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--variants", default=",".join(END_TO_END + DIAGNOSTIC),
+                   help=f"comma-separated subset of {', '.join(END_TO_END + DIAGNOSTIC)}")
+    p.add_argument("--no-memory", action="store_true", help="skip the per-variant memory runs")
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results/inference_speed.json"))
+    p.add_argument("--memory-probe", metavar="VARIANT", help=argparse.SUPPRESS)  # internal: one fresh-process run
+    return p.parse_args(argv)
+
+
+# ----------------------------------------------------------------------------------------------- data
+
+
+def read_texts(path: Path, limit: int | None):
+    from arabic_news.formats import read_documents
+
+    docs = read_documents(path)
+    return docs[:limit] if limit else docs
+
+
+def word_count(docs) -> int:
+    return sum(len(d.text.split()) for d in docs)
+
+
+# ----------------------------------------------------------------------------------------------- predictors
+
+
+def make_predictor(variant: str, checkpoint: Path, batch_size: int):
+    """A function from gold Documents to predicted Documents (or None for the forward-only diagnostic)."""
+    if variant == "pipeline":
+        from transformers import pipeline
+
+        reference = pipeline("token-classification", model=str(checkpoint), aggregation_strategy="simple",
+                             device=-1)
+        return lambda docs: pipeline_documents(docs, reference(docs_texts(docs), batch_size=batch_size))
+    from arabic_news.inference import load
+
+    options = {"fp32": {}, "bf16": {"dtype": "bf16"}, "int8": {"quantize": "int8"}, "forward_fp32": {}}[variant]
+    tagger = load(checkpoint, device="cpu", **options)
+    if variant == "forward_fp32":
+        return lambda docs: forward_only(tagger.ner, docs, batch_size)
+    return lambda docs: tagger.predict_documents(docs, batch_size=batch_size)
+
+
+def docs_texts(docs) -> list[str]:
+    return [d.text for d in docs]
+
+
+def pipeline_documents(docs, outputs):
+    """The pipeline's entity groups as Documents (spans trimmed of the spaces some tokenizers put in offsets)."""
+    from dataclasses import replace
+
+    from arabic_news.document import Span
+
+    out = []
+    for doc, groups in zip(docs, outputs):
+        spans, end = [], 0
+        for g in groups:
+            start, stop = int(g["start"]), int(g["end"])
+            while start < stop and doc.text[start].isspace():
+                start += 1
+            while stop > start and doc.text[stop - 1].isspace():
+                stop -= 1
+            if stop > start and start >= end:  # flat spans only, as the metrics expect
+                spans.append(Span(start, stop, g["entity_group"], doc.text[start:stop], float(g["score"])))
+                end = stop
+        out.append(replace(doc, entities=spans))
+    return out
+
+
+def forward_only(model, docs, batch_size: int):
+    features = [model.codec.inference_features(model.codec.encode(d)) for d in docs]
+    model._run(features, batch_size, False)
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- timing
+
+
+def time_variants(predictors: dict, docs, repeats: int) -> tuple[dict, dict]:
+    """Warm up each variant, then alternate timed runs; returns (wall, CPU) seconds per run and the predictions.
+    CPU seconds (all threads of this process) are steadier than wall time on a machine shared with other jobs."""
+    predictions = {name: run(docs) for name, run in predictors.items()}  # warm-up, and the outputs to score
+    seconds: dict[str, list[tuple[float, float]]] = {name: [] for name in predictors}
+    for _ in range(repeats):
+        for name, run in predictors.items():
+            started, cpu_started = time.perf_counter(), time.process_time()
+            run(docs)
+            seconds[name].append((time.perf_counter() - started, time.process_time() - cpu_started))
+    return seconds, predictions
+
+
+# ----------------------------------------------------------------------------------------------- accuracy
+
+
+def accuracy(gold, predicted) -> dict:
+    from arabic_news.metrics import ner_scores
+
+    micro = ner_scores(gold, predicted)["micro"]
+    return {k: round(micro[k], 4) for k in ("precision", "recall", "f1")}
+
+
+def agreement(a, b) -> dict:
+    from arabic_news.metrics import word_tags
+
+    same_docs = sum(x.entities == y.entities for x, y in zip(a, b))
+    spans_a = {(i, s.start, s.end, s.label) for i, d in enumerate(a) for s in d.entities}
+    spans_b = {(i, s.start, s.end, s.label) for i, d in enumerate(b) for s in d.entities}
+    union = spans_a | spans_b
+    tags_a = [t for tags in word_tags(a) for t in tags]
+    tags_b = [t for tags in word_tags(b) for t in tags]
+    return {"identical_documents": round(same_docs / max(len(a), 1), 4),
+            "entity_jaccard": round(len(spans_a & spans_b) / len(union), 4) if union else 1.0,
+            "word_tag_agreement": round(sum(x == y for x, y in zip(tags_a, tags_b)) / max(len(tags_a), 1), 4),
+            "entities": [len(spans_a), len(spans_b)]}
+
+
+# ----------------------------------------------------------------------------------------------- memory
+
+
+def memory_probe(args) -> dict:
+    """Run in a fresh process: peak RSS after loading and predicting once, and the Python-level peak."""
+    docs = read_texts(args.data, args.limit)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.memory_probe == "baseline":
+        import torch  # noqa: F401  (the imports every variant pays for)
+        import transformers  # noqa: F401
+
+        return {"peak_rss_mb": peak_rss_mb()}
+    run = make_predictor(args.memory_probe, args.checkpoint, args.batch_size)
+    run(docs)
+    rss = peak_rss_mb()
+    tracemalloc.start()
+    run(docs)
+    _, python_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"peak_rss_mb": rss, "python_peak_mb": round(python_peak / 2**20, 1)}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process. On Linux, getrusage's ru_maxrss still counts the parent's memory
+    that was shared at fork time (it survives exec), so /proc/self/status's VmHWM, kept per address space, is read
+    instead (elsewhere, ru_maxrss)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 2**10, 1)
+    except OSError:
+        pass
+    kilobytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux, bytes on macOS
+    return round(kilobytes / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
+def measure_memory(args, variants: list[str]) -> dict:
+    out = {}
+    for variant in ["baseline", *variants]:
+        command = [sys.executable, __file__, "--checkpoint", str(args.checkpoint), "--data", str(args.data),
+                   "--batch-size", str(args.batch_size), "--memory-probe", variant]
+        command += ["--limit", str(args.limit)] if args.limit else []
+        command += ["--threads", str(args.threads)] if args.threads else []
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"memory run of {variant} failed:\n{done.stderr[-2000:]}")
+        out[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- report
+
+
+def machine() -> dict:
+    import torch
+    import transformers
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "torch": torch.__version__, "transformers": transformers.__version__}
+
+
+def build_report(args, docs, seconds: dict, predictions: dict, memory: dict) -> dict:
+    words = word_count(docs)
+    speed = {name: words / statistics.median(wall for wall, _ in runs) for name, runs in seconds.items()}
+    cpu_speed = {name: words / statistics.median(cpu for _, cpu in runs) for name, runs in seconds.items()}
+    report = {"checkpoint": str(args.checkpoint), "data": str(args.data), "texts": len(docs), "words": words,
+              "batch_size": args.batch_size, "repeats": args.repeats, "machine": machine(),
+              "method": {"timing": "warm-up run, then alternating timed runs; median seconds; words/s = CoNLL words "
+                                   "/ median; words_per_cpu_s the same with process CPU time (all threads); "
+                                   "model loading not timed",
+                         "memory": "fresh process per variant: peak RSS (VmHWM, else getrusage ru_maxrss) after loading and "
+                                   "predicting all texts once; python_peak_mb = tracemalloc peak of a second "
+                                   "prediction pass; baseline = imports and data only",
+                         "accuracy": "seqeval default mode, word level, micro P/R/F1 via arabic_news.metrics"},
+              "variants": {}}
+    for name, runs in seconds.items():
+        row = {"words_per_s": round(speed[name], 1), "seconds": [round(wall, 3) for wall, _ in runs],
+               "words_per_cpu_s": round(cpu_speed[name], 1), "cpu_seconds": [round(cpu, 3) for _, cpu in runs]}
+        if "pipeline" in speed:
+            row["ratio_vs_pipeline"] = round(speed[name] / speed["pipeline"], 3)
+            row["cpu_ratio_vs_pipeline"] = round(cpu_speed[name] / cpu_speed["pipeline"], 3)
+        if predictions.get(name) is not None:
+            row.update(accuracy(docs, predictions[name]))
+            for other in ("pipeline", "fp32"):
+                if other != name and predictions.get(other) is not None:
+                    row[f"agreement_with_{other}"] = agreement(predictions[name], predictions[other])
+        if name in memory:
+            row["memory"] = memory[name]
+        report["variants"][name] = row
+    if "baseline" in memory:
+        report["memory_baseline"] = memory["baseline"]
+    return report
+
+
+def print_summary(report: dict) -> None:
+    print(f"{report['texts']} texts, {report['words']} words, {report['machine']['torch_threads']} threads")
+    print(f"{'variant':14} {'words/s':>9} {'x pipe':>7} {'words/cpu-s':>11} {'x pipe':>7} {'F1':>6} "
+          f"{'same as pipe':>12} {'peak RSS MB':>11}")
+    for name, row in report["variants"].items():
+        same = row.get("agreement_with_pipeline", {}).get("entity_jaccard", "")
+        print(f"{name:14} {row['words_per_s']:9.0f} {row.get('ratio_vs_pipeline', 0):7.2f} "
+              f"{row['words_per_cpu_s']:11.0f} {row.get('cpu_ratio_vs_pipeline', 0):7.2f} {row.get('f1', ''):>6} "
+              f"{same!s:>12} {row.get('memory', {}).get('peak_rss_mb', ''):>11}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.memory_probe:
+        print(json.dumps(memory_probe(args)))
+        return 0
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = set(variants) - set(END_TO_END + DIAGNOSTIC)
+    if unknown:
+        raise SystemExit(f"unknown variants {sorted(unknown)}; choose from {', '.join(END_TO_END + DIAGNOSTIC)}")
+    if args.repeats < 1:
+        raise SystemExit("--repeats must be at least 1 (3 or more for a median worth reporting)")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    docs = read_texts(args.data, args.limit)
+    predictors = {v: make_predictor(v, args.checkpoint, args.batch_size) for v in variants}
+    seconds, predictions = time_variants(predictors, docs, args.repeats)
+    memory = {} if args.no_memory else measure_memory(args, variants)
+    report = build_report(args, docs, seconds, predictions, memory)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print_summary(report)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

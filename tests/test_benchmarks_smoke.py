@@ -1,0 +1,180 @@
+"""The pure parts of the benchmark scripts, on the project's own sample data (never the benchmark corpora).
+
+The full benchmarks train for tens of minutes on ../shared/data; here the CRF features, the CRF and SVM baselines,
+the throughput meter and the results file are checked on data/sample in a few seconds.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from arabic_news.evaluation import evaluate_predictions
+from arabic_news.formats import read_documents
+from benchmarks import common, crf_baseline, svm_baseline
+from benchmarks.anercorp import ner_figures
+from benchmarks.ant import topic_figures
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+@pytest.fixture(scope="module")
+def sample_docs() -> dict[str, list]:
+    return {split: read_documents(SAMPLE / f"{split}.jsonl") for split in ("train", "dev")}
+
+
+# ---- CRF features --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("word, expected", [
+    ("وبالمدينة", ("وبال", "مدينة")),  # conjunction + preposition + article
+    ("للكتاب", ("لل", "كتاب")),  # ل + ال is written لل
+    ("فالحكومة", ("فال", "حكومة")),
+    ("الناتو", ("ال", "ناتو")),
+    ("لي", ("", "لي")),  # too short to split: the stem must keep two letters
+    ("COVID", ("", "COVID")),
+])
+def test_split_proclitics(word, expected):
+    assert crf_baseline.split_proclitics(crf_baseline.normalized(word)) == expected
+
+
+def test_word_shape_and_normalization_features():
+    assert crf_baseline.word_shape("COVID-19") == "X-d"
+    assert crf_baseline.word_shape("بغداد") == "a"
+    assert crf_baseline.word_shape("٢٠٢٤") == "d"  # Arabic-Indic digits are digits
+    features = crf_baseline.word_features("أذربيجان")
+    assert features["norm"] == "اذربيجان" and features["changed_by_normalization"]
+    assert (features["pre3"], features["suf3"]) == ("اذر", "جان")
+
+
+def test_sentence_features_cover_a_two_word_window():
+    rows = crf_baseline.sentence_features(["زار", "الوزير", "بغداد"])
+    assert rows[0]["-1:edge"] and "-2:edge" not in rows[0]  # only the first position past the edge is marked
+    assert rows[0]["+2:norm"] == "بغداد" and rows[0]["+1:clitic"] == "ال"
+    assert rows[2]["+1:edge"] and rows[2]["-2:norm"] == "زار"
+    assert rows[1]["-1:norm|norm"] == "زار|الوزير"
+
+
+def test_tags_round_trip_through_documents(sample_docs):
+    docs = sample_docs["dev"]
+    sentences = crf_baseline.sentences_of(docs)
+    rebuilt = crf_baseline.predicted_documents(docs, [s.tags for s in sentences])
+    report = evaluate_predictions("ner", docs, rebuilt, ["O"])
+    assert report["ner"]["micro"]["f1"] == pytest.approx(1.0)  # gold tags decoded back give the gold entities
+
+
+# ---- baselines -------------------------------------------------------------------------------------------------
+def test_crf_baseline_learns_the_sample_corpus(sample_docs):
+    pytest.importorskip("sklearn_crfsuite", reason="the CRF baseline needs the bench extra: pip install -e '.[bench]'")
+    train = crf_baseline.sentences_of(sample_docs["train"][:16])  # a third of the sample keeps this to seconds
+    dev = crf_baseline.sentences_of(sample_docs["dev"])
+    result = crf_baseline.select_on_dev(train, dev, grid={"c1": (0.05,), "c2": (0.01, 0.1)}, max_iterations=25)
+    assert len(result.grid) == 2 and result.best in result.grid
+    assert result.best["dev_micro_f1"] == max(p["dev_micro_f1"] for p in result.grid)
+    tags = crf_baseline.predict_tags(result.crf, [s.tokens for s in train])
+    assert crf_baseline.micro_f1([s.tags for s in train], tags) > 0.8  # it fits what it was trained on
+    predicted = crf_baseline.predicted_documents(sample_docs["dev"], crf_baseline.predict_tags(
+        result.crf, [s.tokens for s in dev]))
+    figures = ner_figures(evaluate_predictions("ner", sample_docs["dev"], predicted, ["O"])["ner"])
+    assert 0 < figures["micro"]["f1"] <= 1 and figures["micro"]["ci95"][0] <= figures["micro"]["f1"]
+    assert set(figures["per_type"]) <= {"LOC", "MISC", "ORG", "PERS"}
+    assert "examples" not in json.dumps(figures)  # no corpus text in the figures
+
+
+def test_svm_baseline_on_the_sample_topics(sample_docs):
+    train, dev = sample_docs["train"], sample_docs["dev"]
+    result = svm_baseline.select_on_dev(train, dev, c_grid=(0.3, 1.0), min_df=1)
+    assert [p["C"] for p in result.grid] == [0.3, 1.0] and result.features > 1000
+    on_train = svm_baseline.predict_documents(result, train)
+    assert sum(p.topic == g.topic for p, g in zip(on_train, train)) / len(train) > 0.9
+    predicted = svm_baseline.predict_documents(result, dev)
+    assert [d.id for d in predicted] == [d.id for d in dev]
+    assert all(d.topic in {t.topic for t in train} for d in predicted)
+    figures = topic_figures(evaluate_predictions("topic", dev, predicted, sorted({d.topic for d in train}))["topic"])
+    assert 0 <= figures["macro_f1"] <= 1 and set(figures["per_class"]) == {d.topic for d in train}
+
+
+def test_article_text_prepends_the_title_and_normalizes():
+    from arabic_news.document import Document
+
+    doc = Document("a", "أعلنت الوزارة", meta={"title": "عنوان"})
+    assert svm_baseline.article_text(doc) == "عنوان\nاعلنت الوزارة"
+    assert svm_baseline.article_text(doc, use_title=False) == "اعلنت الوزارة"
+
+
+# ---- shared helpers -----------------------------------------------------------------------------------------
+def test_dev_split_is_the_projects_cut():
+    from arabic_news.config import config_from_dict
+    from arabic_news.training import load_splits
+
+    config = config_from_dict({"task": "ner", "data": {"train": str(SAMPLE / "train.jsonl"), "dev_fraction": 0.1},
+                               "training": {"output_dir": "unused"}})
+    train, dev, _ = load_splits(config)
+    mine_train, mine_dev = common.sequential_dev_split(read_documents(SAMPLE / "train.jsonl"), 0.1)
+    assert [d.id for d in mine_dev] == [d.id for d in dev] and len(mine_train) == len(train)
+
+
+def test_limited_spreads_over_sorted_files():
+    records = [f"{topic}-{i}" for topic in "abcd" for i in range(10)]
+    assert common.limited(records, 4) == records[:4]
+    assert {r[0] for r in common.limited(records, 4, spread=True)} == set("abcd")
+    assert common.limited(records, None) is records and common.limited(records, 100) == records
+
+
+def test_results_file_merges_sections_and_keeps_earlier_headlines(tmp_path):
+    out = tmp_path / "bench.json"
+    common.write_results(out, "demo", {"crf": {"f1": 0.5}}, {"test_micro_f1": None, "crf_test_micro_f1": 0.5})
+    common.write_results(out, "demo", {"model": {"f1": 0.8}}, {"test_micro_f1": 0.8, "crf_test_micro_f1": None})
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved["crf"]["f1"] == 0.5 and saved["model"]["f1"] == 0.8
+    assert saved["test_micro_f1"] == 0.8 and saved["crf_test_micro_f1"] == 0.5
+    assert {"cpu", "cores", "torch", "transformers"} <= set(saved["machine"]) and saved["date"]
+    assert saved["command"].startswith("python ")
+    common.write_results(out, "other", {"x": {}}, {})
+    assert "crf" not in json.loads(out.read_text(encoding="utf-8"))  # another benchmark's file is replaced
+
+
+def test_results_measured_on_other_data_are_not_mixed(tmp_path):
+    out = tmp_path / "bench.json"
+    common.write_results(out, "demo", {"data": {"limit": None}, "crf": {"f1": 0.6}}, {"crf_test_micro_f1": 0.6})
+    common.write_results(out, "demo", {"data": {"limit": None}, "model": {"f1": 0.8}}, {"test_micro_f1": 0.8})
+    assert json.loads(out.read_text(encoding="utf-8"))["crf"]["f1"] == 0.6  # same data: kept
+    common.write_results(out, "demo", {"data": {"limit": 200}, "model": {"f1": 0.1}}, {"test_micro_f1": 0.1})
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert "crf" not in saved and "crf_test_micro_f1" not in saved and saved["model"]["f1"] == 0.1
+
+
+def test_repo_relative_paths_are_never_absolute(tmp_path):
+    assert common.repo_relative(common.REPO_ROOT / "configs" / "anercorp.yaml") == str(Path("configs/anercorp.yaml"))
+    assert common.repo_relative(common.DEFAULT_DATA_DIR / "x.conll") == str(Path("../shared/data/x.conll"))
+    assert not Path(common.repo_relative(tmp_path / "a.json")).is_absolute()
+
+
+def test_missing_corpus_says_how_to_fix(tmp_path):
+    with pytest.raises(common.BenchmarkError, match="--data-dir"):
+        common.corpus_file(tmp_path, "anercorp/train.conll")
+
+
+# ---- throughput meter ---------------------------------------------------------------------------------------
+def test_throughput_meter_counts_real_tokens_after_warmup():
+    import torch
+
+    from benchmarks.training_speed import ThroughputMeter, matmul_gflops
+
+    class Echo(torch.nn.Module):
+        def forward(self, input_ids=None, attention_mask=None):
+            return input_ids
+
+    model, meter = Echo(), ThroughputMeter(warmup_steps=1)
+    meter.on_train_begin(None, None, None, model=model)
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]])
+    for _ in range(3):
+        model(input_ids=torch.zeros_like(mask), attention_mask=mask)
+        meter.on_step_end(None, None, None)
+    model.eval()
+    model(input_ids=torch.zeros_like(mask), attention_mask=mask)  # evaluation passes are not training work
+    meter.on_train_end(None, None, None)
+    result = meter.result()
+    assert result["total_tokens"] == 15 and result["timed_tokens"] == 10 and result["timed_steps"] == 2
+    assert result["padding_share"] == pytest.approx(3 / 8) and result["tokens_per_second"] > 0
+    assert matmul_gflops(torch.float32, 64, repeats=2) > 0
