@@ -239,8 +239,8 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-            "torch": torch.__version__, "transformers": transformers.__version__}
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__}
 
 
 def build_report(args, docs, seconds: dict, predictions: dict, memory: dict) -> dict:
@@ -252,9 +252,9 @@ def build_report(args, docs, seconds: dict, predictions: dict, memory: dict) -> 
               "method": {"timing": "warm-up run, then alternating timed runs; median seconds; words/s = CoNLL words "
                                    "/ median; words_per_cpu_s the same with process CPU time (all threads); "
                                    "model loading not timed",
-                         "memory": "fresh process per variant: peak RSS (VmHWM, else getrusage ru_maxrss) after loading and "
-                                   "predicting all texts once; python_peak_mb = tracemalloc peak of a second "
-                                   "prediction pass; baseline = imports and data only",
+                         "memory": "fresh process per variant: peak RSS (VmHWM, else getrusage ru_maxrss) after "
+                                   "loading and predicting all texts once; python_peak_mb = tracemalloc peak of a "
+                                   "second prediction pass; baseline = imports and data only",
                          "accuracy": "seqeval default mode, word level, micro P/R/F1 via arabic_news.metrics"},
               "variants": {}}
     for name, runs in seconds.items():

@@ -67,8 +67,9 @@ def test_folder_of_txt_files_to_jsonl_with_both_models(articles, ner_ckpt, topic
 
 
 def test_jsonl_in_keeps_ids_and_fields_and_replaces_gold_entities(ner_ckpt, tmp_path):
-    gold = [Document("a-1", "زار [عنوان] باريس و أذربيجان", "sport", [Span(4, 11, "MISC")], {"title": "خبر", "source": "x"}),
-            *sample_documents()[:2]]
+    first = Document("a-1", "زار [عنوان] باريس و أذربيجان", "sport", [Span(4, 11, "MISC")],
+                     {"title": "خبر", "source": "x"})
+    gold = [first, *sample_documents()[:2]]
     write_documents(gold, tmp_path / "in.jsonl")
     out = tmp_path / "out.jsonl"
     assert predict("--checkpoint", ner_ckpt, "--input", tmp_path / "in.jsonl", "--output", out) == 0
@@ -207,9 +208,9 @@ def test_errors_are_one_line_and_write_nothing(problem, ner_ckpt, articles, tmp_
 
 def test_predict_script_runs_end_to_end(ner_ckpt, articles, tmp_path):
     out = tmp_path / "script.jsonl"
-    done = subprocess.run([sys.executable, str(ROOT / "predict.py"), "--checkpoint", str(ner_ckpt), "--input",
-                           str(articles), "--output", str(out), "--threads", "1"], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=300)
+    command = [sys.executable, str(ROOT / "predict.py"), "--checkpoint", str(ner_ckpt), "--input", str(articles),
+               "--output", str(out), "--threads", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     assert [d.id for d in read_documents(out)] == ["crlf", "empty", "seed"]
     assert "wrote 3 documents" in done.stderr

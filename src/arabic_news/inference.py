@@ -155,9 +155,10 @@ class TaskModel:
                                   hint=_load_hint(path)) from None
         missing = sorted(info["missing_keys"]) + sorted(str(k) for k in info["mismatched_keys"])
         if missing:  # transformers would fill them with random values and predict garbage
-            raise CheckpointError(f"model.safetensors lacks {len(missing)} weights of the model ({', '.join(missing[:3])})",
-                                  path=path, hint="the weights come from another model or task: retrain, or copy "
-                                                  "the training run's model.safetensors")
+            raise CheckpointError(f"model.safetensors lacks {len(missing)} of the model's weights "
+                                  f"({', '.join(missing[:3])})", path=path,
+                                  hint="the weights come from another model or task: retrain, or copy the training "
+                                       "run's model.safetensors")
         check_consistency(model, tokenizer, metadata, path)
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         return cls(_prepare(model, device, dtype, quantize), tokenizer, metadata, path)
