@@ -120,7 +120,8 @@ def pipeline_documents(docs, outputs):
             if stop > start and start >= end:  # flat spans only, as the metrics expect
                 spans.append(Span(start, stop, g["entity_group"], doc.text[start:stop], float(g["score"])))
                 end = stop
-        out.append(replace(doc, entities=spans))
+        meta = {k: v for k, v in doc.meta.items() if k != "tags"}  # the gold tags must not ride along
+        out.append(replace(doc, entities=spans, meta=meta))
     return out
 
 

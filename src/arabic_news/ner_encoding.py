@@ -18,12 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 from seqeval.metrics.sequence_labeling import get_entities
 
-from .arabic import NormalizeOptions, Normalized, normalize
+from .arabic import ARABIC_PROCLITICS, NormalizeOptions, Normalized, normalize, tokenize_words
 from .conll import document_words
 from .document import Document, Span
 from .windows import Window, make_windows, special_tokens_template
 
 IGNORE = -100
+PROCLITICS = set(ARABIC_PROCLITICS) | {"ـ"}  # tatweel joins a clitic to a quote or name (لـ)
 MAX_INSIDE = 2  # longest proclitic run kept outside an entity inside one token (و, وب, ول, فل, ...)
 
 
@@ -161,14 +162,46 @@ class NerCodec:
         """Unit tags -> Spans in the original text (seqeval's default reading: an I- after O starts an entity)."""
         spans = []
         original = encoded.normalized.original
+        words = WordBounds(original) if self.granularity == "subword" else None
         for label, first, last in get_entities([as_iob2(t) for t in tags]):
             inside = inside_offset(tags[first])
             start, end = encoded.normalized.to_original(encoded.units[first][0] + inside, encoded.units[last][1])
+            if words is not None:
+                start, end = words.snap(start, end)
             start, end = _trim(original, start, end)
             if end > start:
                 score = float(confidence[first:last + 1].mean()) if confidence is not None else None
                 spans.append(Span(start, end, label, original[start:end], score))
         return _drop_overlaps(spans)
+
+
+class WordBounds:
+    """Subword predictions can start or end mid-word (`الأ` + `ذربيجاني`). Names are whole words, less a leading
+    proclitic run, so a span's start moves back to its word's start unless only proclitics precede it there, and its
+    end moves forward to its word's end."""
+
+    def __init__(self, text: str):
+        from bisect import bisect_right
+
+        self.text, self._bisect = text, bisect_right
+        tokens = tokenize_words(text)
+        self.starts = [t.start for t in tokens]
+        self.ends = [t.end for t in tokens]
+
+    def _word(self, position: int) -> int | None:
+        i = self._bisect(self.starts, position) - 1
+        return i if i >= 0 and position < self.ends[i] else None
+
+    def snap(self, start: int, end: int) -> tuple[int, int]:
+        first = self._word(start)
+        if first is not None and start > self.starts[first]:
+            prefix = self.text[self.starts[first]:start]
+            if not (len(prefix) <= MAX_INSIDE and all(ch in PROCLITICS for ch in prefix)):
+                start = self.starts[first]
+        last = self._word(end - 1) if end > start else None
+        if last is not None:
+            end = max(end, self.ends[last])
+        return start, end
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -196,10 +229,10 @@ def _invisible(char: str) -> bool:
 
 
 def _drop_overlaps(spans: list[Span]) -> list[Span]:
-    """Units never overlap, but mapping back through normalization can make touching spans share a character."""
+    """Flat NER allows one label per character: where spans overlap (after snapping to words, or through
+    normalization), the more confident one stays."""
     kept: list[Span] = []
-    for span in sorted(spans):
-        if kept and span.start < kept[-1].end:
-            continue
-        kept.append(span)
-    return kept
+    for span in sorted(spans, key=lambda s: -(s.score if s.score is not None else 1.0)):
+        if all(span.end <= k.start or k.end <= span.start for k in kept):
+            kept.append(span)
+    return sorted(kept)
