@@ -419,24 +419,21 @@ def test_top_level_exports():
 
 @pytest.mark.parametrize("options", [{"dtype": "bf16"}, {"quantize": "int8"}])
 def test_bf16_and_int8_give_the_fp32_entities_on_the_tiny_model(subword_ckpt, tagger, options):
-    """Reduced precision moves the logits slightly. On the sentences the tiny model was trained on its decisions are
-    far from ties, so the entities are the same; on text it is unsure about (the seed article) near-tie tokens may
-    flip, so there only the decisions with a clear fp32 margin must survive. The benchmark measures the F1 change of
-    a real model on ANERcorp."""
+    """Reduced precision moves the logits slightly, so tokens where the tiny model is nearly undecided may flip (a
+    full-suite run once saw int8 add one entity on a training sentence). What must hold: every decision with a clear
+    fp32 margin survives, and the logits move little. The benchmark measures the F1 change of a real model."""
     fast = load(subword_ckpt, **options)
     layer = fast.ner.model.classifier
     if "dtype" in options:
         assert layer.weight.dtype == torch.bfloat16
     else:
         assert "quantized" in type(layer).__module__
-    texts = [d.text for d in sample_documents()]
-    reference = [[(s.start, s.end, s.label) for s in p.entities] for p in tagger.pipe(texts)]
-    reduced = [[(s.start, s.end, s.label) for s in p.entities] for p in fast.pipe(texts)]
-    assert reduced == reference and any(reference)
-    encoded = tagger.ner.codec.encode(Document("seed", SEED_TEXT))
-    features = [tagger.ner.codec.inference_features(encoded)]
-    full = np.concatenate(tagger.ner._run(features, 8, False)[0])
-    low = np.concatenate(fast.ner._run(features, 8, False)[0])
+    texts = [d.text for d in sample_documents()] + [SEED_TEXT]
+    assert any(p.entities for p in tagger.pipe(texts))
+    encoded = [tagger.ner.codec.encode(Document(str(i), t)) for i, t in enumerate(texts)]
+    features = [tagger.ner.codec.inference_features(e) for e in encoded]
+    full = np.concatenate([np.concatenate(doc) for doc in tagger.ner._run(features, 8, False)])
+    low = np.concatenate([np.concatenate(doc) for doc in fast.ner._run(features, 8, False)])
     top2 = np.sort(full, axis=1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 1.0
     assert clear.sum() > 0.5 * len(full)
