@@ -111,3 +111,15 @@ def write_config(path: Path, **sections) -> Path:
 
 def read_json(path: Path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from a second thread; on a busy machine two spinning OpenMP threads made their steps
+    about 20 times slower, and one thread also makes in-process and subprocess runs sum in the same order."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -26,14 +26,6 @@ PREVIOUS = "an earlier result that a failing command must leave alone\n"
 # ----------------------------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Two cores shared with other jobs: one thread keeps the tiny trainings fast."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def fails(capsys, argv: list, *fragments: str, keep: Path | None = None) -> str:
     """Run the command; it must exit 1 with one `error:` line holding every fragment, leaving `keep` unchanged."""

@@ -38,13 +38,6 @@ KILL_TIMEOUT_S = 120  # generous: two shared cores, and the subprocess imports t
 SUBPROCESS_ENV = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def crash_config(folder: Path, tiny_encoder: Path, tiny_corpus: dict, output_dir: Path) -> Path:
     return write_config(

@@ -43,14 +43,6 @@ CLITIC_SENTENCES = [
 _TRAINED: dict[tuple[str, str], Path] = {}  # (kind, encoder) -> checkpoint, so each kind trains once per session
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from a second thread, and on a busy machine every parallel op waits for it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def marked_documents(marked: list[str], prefix: str) -> list[Document]:
     docs = []

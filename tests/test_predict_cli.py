@@ -18,7 +18,7 @@ from arabic_news.formats import read_documents, write_documents
 from arabic_news.html_view import render_page
 
 from .conftest import ROOT, sample_documents
-from .test_inference import one_torch_thread, tiny_checkpoint  # noqa: F401 (a fixture)
+from .test_inference import tiny_checkpoint
 
 SEED = ROOT / "seeds" / "000_d551d2ad5a0e191b.txt"
 

@@ -41,14 +41,6 @@ PER_DEVICE_BATCH, PROCESSES = 2, 2
 SUBPROCESS_ENV = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Two cores shared with other jobs: one thread per process (torchrun does the same for its workers)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def encoder_without_dropout(tiny_encoder, tmp_path_factory) -> Path:
