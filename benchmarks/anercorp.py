@@ -14,7 +14,6 @@ its reports (with predictions, i.e. corpus text) under runs/, which git ignores;
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import (REPO_ROOT, add_set_option, base_parser, corpus_file, evaluate_checkpoints, limited,
+from benchmarks.common import (add_set_option, add_training_options, base_parser,
+                               corpus_file, evaluate_checkpoints, limited,
                                mean_sd, pct, print_table, repo_relative, run_main, run_name, scratch_dir,
                                sequential_dev_split, setup_logging, train_seeds, write_results)
 
@@ -51,16 +51,9 @@ PUBLISHED = [
 def parse_args(argv=None):
     parser = base_parser(__doc__.splitlines()[0], "anercorp.json")
     add_set_option(parser)
-    parser.add_argument("--config", type=Path, default=Path(os.path.relpath(REPO_ROOT / "configs" / "anercorp.yaml")),
-                        help="the project's NER config to train")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one model per seed")
+    add_training_options(parser, "anercorp.yaml", "NER")
     parser.add_argument("--systems", nargs="+", choices=("model", "crf"), default=["model", "crf"],
                         help="which systems to run (the others keep their figures in --out)")
-    parser.add_argument("--skip-train", action="store_true", help="evaluate the existing checkpoints only")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="retrain seeds that already have a finished model (otherwise they are reused)")
-    parser.add_argument("--runs-dir", type=Path, default=Path(os.path.relpath(REPO_ROOT / "runs")),
-                        help="where checkpoints and evaluation reports go (ignored by git)")
     parser.add_argument("--crf-max-iterations", type=int, default=100, help="L-BFGS iterations per CRF fit")
     return parser.parse_args(argv)
 

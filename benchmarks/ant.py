@@ -13,7 +13,6 @@ Both systems use the corpus's own train/dev/test split; test is never used for a
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import (REPO_ROOT, add_set_option, base_parser, corpus_file, evaluate_checkpoints, limited,
+from benchmarks.common import (add_set_option, add_training_options, base_parser,
+                               corpus_file, evaluate_checkpoints, limited,
                                mean_sd, pct, print_table, repo_relative, run_main, run_name, scratch_dir,
                                setup_logging, train_seeds, write_results)
 
@@ -32,16 +32,9 @@ SPLITS = ("train", "dev", "test")
 def parse_args(argv=None):
     parser = base_parser(__doc__.splitlines()[0], "ant.json")
     add_set_option(parser)
-    parser.add_argument("--config", type=Path, default=Path(os.path.relpath(REPO_ROOT / "configs" / "ant.yaml")),
-                        help="the project's topic config to train")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one model per seed")
+    add_training_options(parser, "ant.yaml", "topic")
     parser.add_argument("--systems", nargs="+", choices=("model", "svm"), default=["model", "svm"],
                         help="which systems to run (the others keep their figures in --out)")
-    parser.add_argument("--skip-train", action="store_true", help="evaluate the existing checkpoints only")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="retrain seeds that already have a finished model (otherwise they are reused)")
-    parser.add_argument("--runs-dir", type=Path, default=Path(os.path.relpath(REPO_ROOT / "runs")),
-                        help="where checkpoints and evaluation reports go (ignored by git)")
     return parser.parse_args(argv)
 
 

@@ -271,3 +271,15 @@ def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
     print(flush=True)
+
+
+def add_training_options(parser, config_name: str, what: str) -> None:
+    """The options every benchmark that trains the project's model shares."""
+    parser.add_argument("--config", type=Path, default=Path(os.path.relpath(REPO_ROOT / "configs" / config_name)),
+                        help=f"the project's {what} config to train")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one model per seed")
+    parser.add_argument("--skip-train", action="store_true", help="evaluate the existing checkpoints only")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="retrain seeds that already have a finished model (otherwise they are reused)")
+    parser.add_argument("--runs-dir", type=Path, default=Path(os.path.relpath(REPO_ROOT / "runs")),
+                        help="where checkpoints and evaluation reports go (ignored by git)")

@@ -54,6 +54,7 @@ class EncodedDocument:
     units: list[tuple[int, int]]  # char ranges (normalized) of the labelled units
     unit_tokens: list[int]  # token index that carries each unit's label
     windows: list[Window]
+    truncated_tokens: int = 0  # NER never truncates (windows cover every token); kept for a common interface
 
 
 class NerCodec:
@@ -117,8 +118,8 @@ class NerCodec:
         decoded = self.spans_from_tags(encoded, self.unit_tags(doc, encoded))
         return len(set(doc.entities) - set(decoded))
 
-    def training_features(self, doc: Document) -> list[dict]:
-        encoded = self.encode(doc)
+    def training_features(self, doc: Document, encoded: EncodedDocument | None = None) -> list[dict]:
+        encoded = encoded or self.encode(doc)
         token_labels = [IGNORE] * len(encoded.input_ids)
         for token, tag in zip(encoded.unit_tokens, self.unit_tags(doc, encoded)):
             token_labels[token] = self.label2id.get(tag, self.label2id["O"])

@@ -51,9 +51,9 @@ class TopicCodec:
             out.append({"input_ids": input_ids, "attention_mask": [1] * len(input_ids)})
         return out
 
-    def training_features(self, doc: Document) -> list[dict]:
+    def training_features(self, doc: Document, encoded: EncodedTopicDocument | None = None) -> list[dict]:
         label = self.label2id[doc.topic]
-        return [dict(features, labels=label) for features in self.window_inputs(self.encode(doc))]
+        return [dict(features, labels=label) for features in self.window_inputs(encoded or self.encode(doc))]
 
     def decode(self, window_logits: list[np.ndarray]) -> tuple[str, float, dict[str, float]]:
         """Mean logits over the windows -> (label, probability, all class probabilities)."""

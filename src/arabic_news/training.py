@@ -224,8 +224,11 @@ def load_model(config: Config, model_path: str, labels: list[str]):
 def features_dataset(codec, docs: list[Document], split: str):
     from datasets import Dataset
 
-    rows = [dict(f, length=len(f["input_ids"])) for d in docs for f in codec.training_features(d)]
-    truncated = sum(codec.encode(d).truncated_tokens for d in docs) if hasattr(codec, "strategy") else 0
+    rows, truncated = [], 0
+    for doc in docs:  # encode once: the features and the count of tokens a 'head' input leaves out
+        encoded = codec.encode(doc)
+        truncated += encoded.truncated_tokens
+        rows.extend(dict(f, length=len(f["input_ids"])) for f in codec.training_features(doc, encoded))
     log.warning("%s: %d documents -> %d windows of at most %d tokens%s", split, len(docs), len(rows),
                 codec.max_length, f"; the 'head' strategy leaves out {truncated} tokens" if truncated else "")
     return Dataset.from_list(rows)
