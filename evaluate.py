@@ -1,4 +1,5 @@
 """Entry point: `python evaluate.py --help` (the same as `arabic-news evaluate`)."""
+
 import sys
 
 from arabic_news.cli import main

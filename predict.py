@@ -1,4 +1,5 @@
 """Entry point: `python predict.py --help` (the same as `arabic-news predict`)."""
+
 import sys
 
 from arabic_news.cli import main

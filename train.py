@@ -1,4 +1,5 @@
 """Entry point: `python train.py --help` (the same as `arabic-news train`)."""
+
 import sys
 
 from arabic_news.cli import main

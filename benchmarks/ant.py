@@ -1,6 +1,6 @@
 """ANT v2.1 topic classification: the project's topic model against TF-IDF + linear SVM, overall and per source.
 
-    python benchmarks/ant.py [--data-dir ../shared/data] [--seeds 42] [--set training.num_train_epochs=2]
+    python -m benchmarks.ant [--data-dir ../shared/data] [--seeds 42] [--set training.num_train_epochs=2]
 
 1. model: trains `configs/ant.yaml` through the project API (runs/ant-e5-seed<N>; rerunning an interrupted command
    resumes it) and scores the test split with the evaluation harness: accuracy, macro-F1 with bootstrap 95% CIs,
@@ -10,6 +10,7 @@
    the same scorer.
 Both systems use the corpus's own train/dev/test split; test is never used for a choice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,33 +21,29 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import (add_set_option, add_training_options, base_parser,
-                               corpus_file, evaluate_checkpoints, limited,
-                               mean_sd, pct, print_table, repo_relative, run_main, run_name, scratch_dir,
-                               setup_logging, train_seeds, write_results)
+from benchmarks import common
+from benchmarks.common import mean_sd, pct, print_table, repo_relative
 
 log = logging.getLogger("benchmarks.ant")
 SPLITS = ("train", "dev", "test")
 
 
 def parse_args(argv=None):
-    parser = base_parser(__doc__.splitlines()[0], "ant.json")
-    add_set_option(parser)
-    add_training_options(parser, "ant.yaml", "topic")
-    parser.add_argument("--systems", nargs="+", choices=("model", "svm"), default=["model", "svm"],
-                        help="which systems to run (the others keep their figures in --out)")
+    parser = common.benchmark_parser(
+        __doc__.splitlines()[0], "ant.json", "ant.yaml", "the project's topic config to train", systems=("model", "svm")
+    )
     return parser.parse_args(argv)
 
 
 def load_corpus(data_dir: Path, limit: int | None) -> tuple[dict[str, Path], dict[str, list]]:
     """Paths and Documents of the three splits; with --limit, paths to subsets (every k-th article: the files are
     sorted by source and topic) written outside the repo."""
-    from arabic_news.formats import read_documents, write_documents
+    from arabic_news.data.formats import read_documents, write_documents
 
-    paths = {split: corpus_file(data_dir, f"ant/{split}.jsonl") for split in SPLITS}
-    docs = {split: limited(read_documents(path), limit, spread=True) for split, path in paths.items()}
+    paths = {split: common.corpus_file(data_dir, f"ant/{split}.jsonl") for split in SPLITS}
+    docs = {split: common.limited(read_documents(path), limit, spread=True) for split, path in paths.items()}
     if limit is not None:
-        folder = scratch_dir("ant")
+        folder = common.scratch_dir("ant")
         for split in SPLITS:
             paths[split] = folder / f"{split}.jsonl"
             write_documents(docs[split], paths[split])
@@ -57,40 +54,61 @@ def load_corpus(data_dir: Path, limit: int | None) -> tuple[dict[str, Path], dic
 def corpus_summary(docs: dict[str, list]) -> dict:
     from collections import Counter
 
-    return {split: {"articles": len(d), "topics": dict(sorted(Counter(x.topic for x in d).items())),
-                    "sources": dict(sorted(Counter(str(x.meta.get("source")) for x in d).items()))}
-            for split, d in docs.items()}
+    return {
+        split: {
+            "articles": len(d),
+            "topics": dict(sorted(Counter(x.topic for x in d).items())),
+            "sources": dict(sorted(Counter(str(x.meta.get("source")) for x in d).items())),
+        }
+        for split, d in docs.items()
+    }
 
 
 def topic_figures(topic: dict) -> dict:
     """The figures worth keeping from the harness's `topic` section."""
     return {
-        "accuracy": topic["accuracy"], "accuracy_ci95": topic.get("accuracy_ci95"),
-        "macro_f1": topic["macro_f1"], "macro_f1_ci95": topic.get("macro_f1_ci95"),
-        "per_class": topic["per_class"], "per_source": topic["per_source"], "confusion": topic["confusion"],
+        "accuracy": topic["accuracy"],
+        "accuracy_ci95": topic.get("accuracy_ci95"),
+        "macro_f1": topic["macro_f1"],
+        "macro_f1_ci95": topic.get("macro_f1_ci95"),
+        "per_class": topic["per_class"],
+        "per_source": topic["per_source"],
+        "confusion": topic["confusion"],
     }
 
 
 # ---- 1. the project's model --------------------------------------------------------------------------------------
 def model_section(args, paths: dict[str, Path]) -> dict:
     overrides = [f"data.{split}={paths[split]}" for split in SPLITS] + args.overrides
-    name = run_name("ant-e5", args.limit)
-    checkpoints = train_seeds(args.config, overrides, name, args.runs_dir, args.seeds, args.skip_train, args.overwrite)
-    evaluated, seconds = evaluate_checkpoints(checkpoints, paths["test"], args.runs_dir / f"{name}-eval")
-    runs = [{"seed": seed, "checkpoint": repo_relative(checkpoint), **topic_figures(e["report"]["topic"]),
-             "dev_macro_f1": e["metadata"].get("scores", {}).get("dev", {}).get("macro_f1"),
-             "training": e["metadata"].get("training", {})}
-            for seed, checkpoint, e in zip(args.seeds, checkpoints, evaluated)]
-    return {"system": "this project, embedded e5-small", "config": repo_relative(args.config),
-            "overrides": args.overrides, "runs": runs, "evaluation_seconds": round(seconds, 1),
-            "test_macro_f1": mean_sd([r["macro_f1"] for r in runs]),
-            "test_accuracy": mean_sd([r["accuracy"] for r in runs])}
+    name = common.run_name("ant-e5", args.limit)
+    checkpoints = common.train_seeds(
+        args.config, overrides, name, args.runs_dir, args.seeds, args.skip_train, args.overwrite
+    )
+    evaluated, seconds = common.evaluate_checkpoints(checkpoints, paths["test"], args.runs_dir / f"{name}-eval")
+    runs = [
+        {
+            "seed": seed,
+            "checkpoint": repo_relative(checkpoint),
+            **topic_figures(e["report"]["topic"]),
+            "dev_macro_f1": e["metadata"].get("scores", {}).get("dev", {}).get("macro_f1"),
+            "training": e["metadata"].get("training", {}),
+        }
+        for seed, checkpoint, e in zip(args.seeds, checkpoints, evaluated)
+    ]
+    return {
+        "system": "this project, embedded e5-small",
+        "config": repo_relative(args.config),
+        "overrides": args.overrides,
+        "runs": runs,
+        "evaluation_seconds": round(seconds, 1),
+        "test_macro_f1": mean_sd([r["macro_f1"] for r in runs]),
+        "test_accuracy": mean_sd([r["accuracy"] for r in runs]),
+    }
 
 
 # ---- 2. the TF-IDF + SVM baseline -------------------------------------------------------------------------------
 def svm_section(docs: dict[str, list]) -> dict:
     from arabic_news.evaluation import evaluate_predictions
-
     from benchmarks import svm_baseline
 
     result = svm_baseline.select_on_dev(docs["train"], docs["dev"])
@@ -99,11 +117,18 @@ def svm_section(docs: dict[str, list]) -> dict:
     predict_seconds = time.perf_counter() - started
     labels = sorted({d.topic for d in docs["train"]})
     figures = topic_figures(evaluate_predictions("topic", docs["test"], predicted, labels)["topic"])
-    return {"system": "TF-IDF (word 1-2 + char 2-5 grams) + LinearSVC", **figures,
-            "test_macro_f1": figures["macro_f1"], "test_accuracy": figures["accuracy"],
-            "chosen": result.best, "grid": result.grid, "features": result.features,
-            "vectorize_seconds": round(result.vectorize_seconds, 1), "grid_seconds": round(result.seconds, 1),
-            "test_articles_per_second": round(len(docs["test"]) / predict_seconds, 1) if predict_seconds else None}
+    return {
+        "system": "TF-IDF (word 1-2 + char 2-5 grams) + LinearSVC",
+        **figures,
+        "test_macro_f1": figures["macro_f1"],
+        "test_accuracy": figures["accuracy"],
+        "chosen": result.best,
+        "grid": result.grid,
+        "features": result.features,
+        "vectorize_seconds": round(result.vectorize_seconds, 1),
+        "grid_seconds": round(result.seconds, 1),
+        "test_articles_per_second": round(len(docs["test"]) / predict_seconds, 1) if predict_seconds else None,
+    }
 
 
 # ---- report --------------------------------------------------------------------------------------------------
@@ -112,42 +137,68 @@ def print_summary(results: dict) -> None:
     rows, systems = [], []
     if model:
         run = model["runs"][0]
-        rows.append([model["system"], f"{pct(model['test_accuracy']['mean'])}",
-                     f"{pct(model['test_macro_f1']['mean'])} ± {pct(model['test_macro_f1']['sd'])} "
-                     f"({model['test_macro_f1']['runs']} seed(s))",
-                     f"{pct(run['macro_f1_ci95'][0])}–{pct(run['macro_f1_ci95'][1])}"])
+        rows.append(
+            [
+                model["system"],
+                f"{pct(model['test_accuracy']['mean'])}",
+                f"{pct(model['test_macro_f1']['mean'])} ± {pct(model['test_macro_f1']['sd'])} "
+                f"({model['test_macro_f1']['runs']} seed(s))",
+                f"{pct(run['macro_f1_ci95'][0])}–{pct(run['macro_f1_ci95'][1])}",
+            ]
+        )
         systems.append(("model (first seed)", run))
     if svm:
-        rows.append([svm["system"], pct(svm["accuracy"]), pct(svm["macro_f1"]),
-                     f"{pct(svm['macro_f1_ci95'][0])}–{pct(svm['macro_f1_ci95'][1])}"])
+        rows.append(
+            [
+                svm["system"],
+                pct(svm["accuracy"]),
+                pct(svm["macro_f1"]),
+                f"{pct(svm['macro_f1_ci95'][0])}–{pct(svm['macro_f1_ci95'][1])}",
+            ]
+        )
         systems.append(("TF-IDF + SVM", svm))
     print_table("ANT test", ["system", "accuracy", "macro-F1", "macro-F1 95% CI"], rows)
     sources = sorted({s for _, figures in systems for s in figures["per_source"]})
     if sources:
-        print_table("per source: accuracy / macro-F1", ["system", *sources],
-                    [[name] + [f"{pct(f['per_source'][s]['accuracy'])} / {pct(f['per_source'][s]['macro_f1'])}"
-                               if s in f["per_source"] else "—" for s in sources] for name, f in systems])
+        print_table(
+            "per source: accuracy / macro-F1",
+            ["system", *sources],
+            [
+                [name]
+                + [
+                    f"{pct(f['per_source'][s]['accuracy'])} / {pct(f['per_source'][s]['macro_f1'])}"
+                    if s in f["per_source"]
+                    else "—"
+                    for s in sources
+                ]
+                for name, f in systems
+            ],
+        )
 
 
 def main(argv=None) -> int:
-    setup_logging()
+    common.setup_logging()
     args = parse_args(argv)
     paths, docs = load_corpus(args.data_dir, args.limit)
-    files = {s: repo_relative(p) if args.limit is None else f"{args.limit} articles spread over the file"
-             for s, p in paths.items()}
+    files = {
+        s: repo_relative(p) if args.limit is None else f"{args.limit} articles spread over the file"
+        for s, p in paths.items()
+    }
     sections = {"data": {"files": files, "limit": args.limit, "split": corpus_summary(docs)}}
     if "svm" in args.systems:
         sections["svm"] = svm_section(docs)
     if "model" in args.systems:
         sections["model"] = model_section(args, paths)
-    headline = {"test_macro_f1": sections["model"]["test_macro_f1"]["mean"] if "model" in sections else None,
-                "test_accuracy": sections["model"]["test_accuracy"]["mean"] if "model" in sections else None,
-                "svm_test_macro_f1": sections["svm"]["test_macro_f1"] if "svm" in sections else None,
-                "svm_test_accuracy": sections["svm"]["test_accuracy"] if "svm" in sections else None}
-    results = write_results(args.out, "ant", sections, headline)
+    headline = {
+        "test_macro_f1": sections["model"]["test_macro_f1"]["mean"] if "model" in sections else None,
+        "test_accuracy": sections["model"]["test_accuracy"]["mean"] if "model" in sections else None,
+        "svm_test_macro_f1": sections["svm"]["test_macro_f1"] if "svm" in sections else None,
+        "svm_test_accuracy": sections["svm"]["test_accuracy"] if "svm" in sections else None,
+    }
+    results = common.write_results(args.out, "ant", sections, headline)
     print_summary(results)
     return 0
 
 
 if __name__ == "__main__":
-    run_main(main)
+    common.run_main(main)

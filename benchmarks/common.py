@@ -5,6 +5,7 @@ versions) and the figures. Paths inside them are written relative to the reposit
 holds a path of the machine it ran on. Corpora are read where they are (`--data-dir`) and never copied into the
 repository; the small subsets that `--limit` runs train on go to a temporary folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
@@ -35,24 +37,68 @@ class BenchmarkError(Exception):
 
 
 # ---- command line ----------------------------------------------------------------------------------------------
-def base_parser(description: str, default_out: str, with_limit: bool = True) -> argparse.ArgumentParser:
-    """A parser with the options every benchmark takes: --data-dir, --out and (unless told not to) --limit."""
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=Path(os.path.relpath(DEFAULT_DATA_DIR)),
-                        help="folder holding the corpora (anercorp/, ant/); see its README")
-    parser.add_argument("--out", type=Path, default=Path(os.path.relpath(RESULTS_DIR / default_out)),
-                        help="JSON file the figures are written to")
-    if with_limit:
-        parser.add_argument("--limit", type=int, default=None, metavar="N",
-                            help="use only N records of each split (a quick check of the script, not a benchmark)")
+def benchmark_parser(
+    description: str, default_out: str, config_name: str, config_help: str, systems: tuple[str, ...] = ()
+) -> argparse.ArgumentParser:
+    """A parser with the options the benchmark scripts share, so that a script adds only its own: --data-dir, --out
+    (default `results/<default_out>`), --set and --config (default `configs/<config_name>`). Given the `systems` it
+    compares (the project's model, trained once per seed, against baselines), also --limit, the training options
+    (--seeds, --skip-train, --overwrite, --runs-dir) and --systems, all of them by default."""
+    compares = bool(systems)
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.path.relpath(DEFAULT_DATA_DIR)),
+        help="folder holding the corpora (anercorp/, ant/); see its README",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(os.path.relpath(RESULTS_DIR / default_out)),
+        help="JSON file the figures are written to",
+    )
+    if compares:
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=None,
+            metavar="N",
+            help="use only N records of each split (a quick check of the script, not a benchmark)",
+        )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="extra config override passed to the project (e.g. training.num_train_epochs=3); repeatable",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=Path(os.path.relpath(REPO_ROOT / "configs" / config_name)), help=config_help
+    )
+    if compares:
+        parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one model per seed")
+        parser.add_argument("--skip-train", action="store_true", help="evaluate the existing checkpoints only")
+        parser.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="retrain seeds that already have a finished model (otherwise they are reused)",
+        )
+        parser.add_argument(
+            "--runs-dir",
+            type=Path,
+            default=Path(os.path.relpath(REPO_ROOT / "runs")),
+            help="where checkpoints and evaluation reports go (ignored by git)",
+        )
+        parser.add_argument(
+            "--systems",
+            nargs="+",
+            choices=systems,
+            default=list(systems),
+            help="which systems to run (the others keep their figures in --out)",
+        )
     return parser
-
-
-def add_set_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="extra config override passed to the project (e.g. training.num_train_epochs=3); "
-                             "repeatable")
 
 
 def setup_logging() -> None:
@@ -76,8 +122,10 @@ def corpus_file(data_dir: Path, relative: str) -> Path:
     """A corpus file under --data-dir, or a clear error that says where it was looked for."""
     path = data_dir / relative
     if not path.is_file():
-        raise BenchmarkError(f"{path} not found. Fix: pass --data-dir FOLDER where FOLDER/{relative} exists "
-                             "(the shared benchmark data; see data/README.md)")
+        raise BenchmarkError(
+            f"{path} not found. Fix: pass --data-dir FOLDER where FOLDER/{relative} exists "
+            "(the shared benchmark data; see data/README.md)"
+        )
     return path
 
 
@@ -107,14 +155,21 @@ def limited(docs: list, limit: int | None, spread: bool = False) -> list:
 
 
 # ---- the project's models -------------------------------------------------------------------------------------
-def train_seeds(config_path: Path, overrides: list[str], name: str, runs_dir: Path, seeds: list[int],
-                skip_train: bool = False, overwrite: bool = False) -> list[Path]:
+def train_seeds(
+    config_path: Path,
+    overrides: list[str],
+    name: str,
+    runs_dir: Path,
+    seeds: list[int],
+    skip_train: bool = False,
+    overwrite: bool = False,
+) -> list[Path]:
     """One finished checkpoint per seed in RUNS_DIR/<name>-seed<N>, trained through the project API. A seed that
     already has a finished model is reused unless `overwrite`, and an interrupted one resumes, so rerunning the same
     command after an interruption continues where it stopped; `skip_train` never trains."""
-    from arabic_news.config import load_config
-    from arabic_news.inference import METADATA_FILE
+    from arabic_news.checkpoint import METADATA_FILE
     from arabic_news.training import train
+    from arabic_news.training.config import load_config
 
     checkpoints = []
     for seed in seeds:
@@ -140,8 +195,8 @@ def run_name(base: str, limit: int | None) -> str:
 def evaluate_checkpoints(checkpoints: list[Path], test_path: Path, out: Path) -> tuple[list[dict], float]:
     """Score the checkpoints on `test_path` with the project's evaluation harness (reports, with predictions, go
     to `out`); returns, per checkpoint, its report.json and its training metadata, and the seconds it took."""
-    from arabic_news.evaluation_report import run_evaluation
-    from arabic_news.inference import read_metadata
+    from arabic_news.checkpoint import read_metadata
+    from arabic_news.evaluation import run_evaluation
 
     log.info("evaluating %d checkpoint(s) on %s -> %s", len(checkpoints), test_path, out)
     folders, seconds = timed(lambda: run_evaluation(checkpoints, [test_path], out, seeds=len(checkpoints) > 1))
@@ -163,7 +218,11 @@ def repo_relative(path: Path | str) -> str:
 
 
 def command_line() -> str:
-    """The command as typed, with the script path made repository-relative."""
+    """The command as typed: `python -m benchmarks.NAME ...`, or `python benchmarks/NAME.py ...` with the script path
+    made repository-relative."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:  # run with `python -m`
+        return shlex.join(["python", "-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]])
     script = repo_relative(sys.argv[0]) if sys.argv and sys.argv[0].endswith(".py") else sys.argv[0]
     return shlex.join(["python", script, *sys.argv[1:]])
 
@@ -182,10 +241,16 @@ def machine_info() -> dict[str, Any]:
     import torch
     import transformers
 
-    info = {"cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "platform": platform.platform(), "python": platform.python_version(),
-            "torch": torch.__version__, "transformers": transformers.__version__,
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    info = {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
     for name in ("sklearn", "sklearn_crfsuite", "seqeval", "datasets"):
         info[name] = _version_of(name)
     return info
@@ -218,8 +283,12 @@ def write_results(path: Path, benchmark: str, sections: dict[str, Any], headline
     stamp = {"command": command_line(), "date": now_iso()}
     for name, section in sections.items():
         merged[name] = {**section, "measured": stamp}
-    result = {"benchmark": benchmark, **stamp, "machine": machine_info(),
-              **{k: v for k, v in merged.items() if k not in ("benchmark", "command", "date", "machine")}}
+    result = {
+        "benchmark": benchmark,
+        **stamp,
+        "machine": machine_info(),
+        **{k: v for k, v in merged.items() if k not in ("benchmark", "command", "date", "machine")},
+    }
     result.update(headline_figures(result, headline))
     atomic_write_json(path, result)
     log.info("results written to %s", path)
@@ -255,8 +324,11 @@ def median(values: Iterable[float]) -> float:
 
 def mean_sd(values: list[float]) -> dict[str, float]:
     """Mean and sample standard deviation (0 for one value)."""
-    return {"mean": float(statistics.fmean(values)), "sd": float(statistics.stdev(values)) if len(values) > 1 else 0.0,
-            "runs": len(values)}
+    return {
+        "mean": float(statistics.fmean(values)),
+        "sd": float(statistics.stdev(values)) if len(values) > 1 else 0.0,
+        "runs": len(values),
+    }
 
 
 def pct(x: float | None) -> str:
@@ -271,15 +343,3 @@ def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
     print(flush=True)
-
-
-def add_training_options(parser, config_name: str, what: str) -> None:
-    """The options every benchmark that trains the project's model shares."""
-    parser.add_argument("--config", type=Path, default=Path(os.path.relpath(REPO_ROOT / "configs" / config_name)),
-                        help=f"the project's {what} config to train")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one model per seed")
-    parser.add_argument("--skip-train", action="store_true", help="evaluate the existing checkpoints only")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="retrain seeds that already have a finished model (otherwise they are reused)")
-    parser.add_argument("--runs-dir", type=Path, default=Path(os.path.relpath(REPO_ROOT / "runs")),
-                        help="where checkpoints and evaluation reports go (ignored by git)")

@@ -6,6 +6,7 @@ characters, its proclitics split off (conjunction و ف, preposition ب ل ك, a
 chosen on dev from a small grid; scores come from the project's own scorer (the harness), so they compare directly
 with the fine-tuned model's.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,9 +16,9 @@ import time
 import unicodedata
 from dataclasses import dataclass, replace
 
-from arabic_news.arabic import normalize_text
-from arabic_news.conll import document_words, spans_to_tags, tags_to_spans
-from arabic_news.document import Document
+from arabic_news.data.document import Document
+from arabic_news.data.schemes import spans_to_tags, tags_to_spans
+from arabic_news.text import normalize_text
 
 log = logging.getLogger("benchmarks.crf")
 
@@ -25,8 +26,12 @@ CONJUNCTIONS = ("", "و", "ف")
 PREPOSITIONS = ("", "ب", "ل", "ك")
 MIN_STEM = 2  # a clitic is only split off when at least this many letters remain (so لي, بي stay whole)
 # Every proclitic sequence, longest first; ل + ال is written لل (للكتاب), so that form is listed too.
-PROCLITICS = sorted({c + p + a for c in CONJUNCTIONS for p in PREPOSITIONS for a in ("", "ال") if not (p == "ل" and a)}
-                    | {c + "لل" for c in CONJUNCTIONS}, key=len, reverse=True)
+PROCLITICS = sorted(
+    {c + p + a for c in CONJUNCTIONS for p in PREPOSITIONS for a in ("", "ال") if not (p == "ل" and a)}
+    | {c + "لل" for c in CONJUNCTIONS},
+    key=len,
+    reverse=True,
+)
 WINDOW = 2
 DEFAULT_GRID = {"c1": (0.05, 0.25), "c2": (0.01, 0.1)}
 
@@ -50,7 +55,7 @@ def split_proclitics(word: str) -> tuple[str, str]:
     Greedy on purpose: 'وزير' also yields ('و', 'زير'); the CRF learns how much to trust each split."""
     for clitic in PROCLITICS:
         if clitic and word.startswith(clitic) and len(word) - len(clitic) >= MIN_STEM:
-            return clitic, word[len(clitic):]
+            return clitic, word[len(clitic) :]
     return "", word
 
 
@@ -83,9 +88,17 @@ def word_features(word: str) -> dict[str, str | bool]:
     clitic, stem = split_proclitics(norm)
     shape = word_shape(word)
     features: dict[str, str | bool] = {
-        "word": word.lower(), "norm": norm, "shape": shape, "len": _length_bucket(norm),
-        "clitic": clitic or "-", "stem": stem, "stem_pre2": stem[:2], "stem_suf2": stem[-2:],
-        "is_digit": norm.isdigit(), "has_digit": "d" in shape, "is_latin": "X" in shape or "x" in shape,
+        "word": word.lower(),
+        "norm": norm,
+        "shape": shape,
+        "len": _length_bucket(norm),
+        "clitic": clitic or "-",
+        "stem": stem,
+        "stem_pre2": stem[:2],
+        "stem_suf2": stem[-2:],
+        "is_digit": norm.isdigit(),
+        "has_digit": "d" in shape,
+        "is_latin": "X" in shape or "x" in shape,
         "is_punct": all(unicodedata.category(ch).startswith("P") for ch in word),
         "changed_by_normalization": norm != word,
     }
@@ -121,22 +134,25 @@ def sentences_of(docs: list[Document]) -> list[Sentence]:
     """Each document's words and IOB2 word tags, exactly as the project's scorer reads them."""
     out = []
     for doc in docs:
-        words = document_words(doc)
+        words = doc.words()
         out.append(Sentence([doc.text[s:e] for s, e in words], spans_to_tags(words, doc.entities)))
     return out
 
 
 def predicted_documents(docs: list[Document], tag_sequences: list[list[str]]) -> list[Document]:
-    return [replace(doc, entities=tags_to_spans(document_words(doc), tags), meta=dict(doc.meta))
-            for doc, tags in zip(docs, tag_sequences)]
+    return [
+        replace(doc, entities=tags_to_spans(doc.words(), tags), meta=dict(doc.meta))
+        for doc, tags in zip(docs, tag_sequences)
+    ]
 
 
 # ---- training and prediction ---------------------------------------------------------------------------------
 def train_crf(train: list[Sentence], c1: float, c2: float, max_iterations: int = 100):
     import sklearn_crfsuite
 
-    crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=c1, c2=c2, max_iterations=max_iterations,
-                               all_possible_transitions=True)
+    crf = sklearn_crfsuite.CRF(
+        algorithm="lbfgs", c1=c1, c2=c2, max_iterations=max_iterations, all_possible_transitions=True
+    )
     crf.fit([sentence_features(s.tokens) for s in train], [s.tags for s in train])
     return crf
 
@@ -159,17 +175,24 @@ class GridResult:
     seconds: float
 
 
-def select_on_dev(train: list[Sentence], dev: list[Sentence], grid: dict[str, tuple[float, ...]] = DEFAULT_GRID,
-                  max_iterations: int = 100) -> GridResult:
+def select_on_dev(
+    train: list[Sentence],
+    dev: list[Sentence],
+    grid: dict[str, tuple[float, ...]] = DEFAULT_GRID,
+    max_iterations: int = 100,
+) -> GridResult:
     """Train one CRF per (c1, c2), keep the one with the best dev micro-F1 (seqeval default mode)."""
     started = time.perf_counter()
     points, best_crf, best = [], None, None
     for c1, c2 in itertools.product(grid["c1"], grid["c2"]):
         t0 = time.perf_counter()
         crf = train_crf(train, c1, c2, max_iterations)
-        point = {"c1": c1, "c2": c2, "dev_micro_f1": micro_f1([s.tags for s in dev],
-                                                              predict_tags(crf, [s.tokens for s in dev])),
-                 "train_seconds": round(time.perf_counter() - t0, 1)}
+        point = {
+            "c1": c1,
+            "c2": c2,
+            "dev_micro_f1": micro_f1([s.tags for s in dev], predict_tags(crf, [s.tokens for s in dev])),
+            "train_seconds": round(time.perf_counter() - t0, 1),
+        }
         log.info("CRF c1=%g c2=%g: dev micro-F1 %.4f (%.0f s)", c1, c2, point["dev_micro_f1"], point["train_seconds"])
         points.append(point)
         if best is None or point["dev_micro_f1"] > best["dev_micro_f1"]:

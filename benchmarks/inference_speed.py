@@ -1,6 +1,6 @@
 """Inference speed, memory and accuracy of one NER checkpoint, side by side with `transformers.pipeline`.
 
-    python benchmarks/inference_speed.py --checkpoint runs/anercorp-e5 \\
+    python -m benchmarks.inference_speed --checkpoint runs/anercorp-e5 \\
         --data ../shared/data/anercorp/test.conll --out benchmarks/results/inference_speed.json
 
 Variants, all on the same checkpoint and the same texts (the CoNLL file's sentences, their words joined by spaces):
@@ -23,10 +23,11 @@ peak of Python-level allocations during prediction (`tracemalloc`, a separate ru
 torch tensors are not Python allocations and do not appear there).
 
 Accuracy: micro precision/recall/F1 against the gold entities (seqeval default mode at word level, via
-`arabic_news.metrics`), and agreement of each variant's entities with the pipeline's (and with fp32): the share of
+`arabic_news.tasks.ner.metrics`), and agreement of each variant's entities with the pipeline's (and with fp32): the share of
 documents with identical entity lists, the Jaccard overlap of (document, start, end, label) sets, and the share of
 words given the same IOB2 tag.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3, help="timed rounds per variant (median reported; >= 3)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--variants", default=",".join(END_TO_END + DIAGNOSTIC),
-                   help=f"comma-separated subset of {', '.join(END_TO_END + DIAGNOSTIC)}")
+    p.add_argument(
+        "--variants",
+        default=",".join(END_TO_END + DIAGNOSTIC),
+        help=f"comma-separated subset of {', '.join(END_TO_END + DIAGNOSTIC)}",
+    )
     p.add_argument("--no-memory", action="store_true", help="skip the per-variant memory runs")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/inference_speed.json"))
     p.add_argument("--memory-probe", metavar="VARIANT", help=argparse.SUPPRESS)  # internal: one fresh-process run
@@ -68,7 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def read_texts(path: Path, limit: int | None):
-    from arabic_news.formats import read_documents
+    from arabic_news.data.formats import read_documents
 
     docs = read_documents(path)
     return docs[:limit] if limit else docs
@@ -86,8 +90,7 @@ def make_predictor(variant: str, checkpoint: Path, batch_size: int):
     if variant == "pipeline":
         from transformers import pipeline
 
-        reference = pipeline("token-classification", model=str(checkpoint), aggregation_strategy="simple",
-                             device=-1)
+        reference = pipeline("token-classification", model=str(checkpoint), aggregation_strategy="simple", device=-1)
         return lambda docs: pipeline_documents(docs, reference(docs_texts(docs), batch_size=batch_size))
     from arabic_news.inference import load
 
@@ -106,7 +109,7 @@ def pipeline_documents(docs, outputs):
     """The pipeline's entity groups as Documents (spans trimmed of the spaces some tokenizers put in offsets)."""
     from dataclasses import replace
 
-    from arabic_news.document import Span
+    from arabic_news.data.document import Span
 
     out = []
     for doc, groups in zip(docs, outputs):
@@ -151,14 +154,14 @@ def time_variants(predictors: dict, docs, repeats: int) -> tuple[dict, dict]:
 
 
 def accuracy(gold, predicted) -> dict:
-    from arabic_news.metrics import ner_scores
+    from arabic_news.tasks.ner.metrics import ner_scores
 
     micro = ner_scores(gold, predicted)["micro"]
     return {k: round(micro[k], 4) for k in ("precision", "recall", "f1")}
 
 
 def agreement(a, b) -> dict:
-    from arabic_news.metrics import word_tags
+    from arabic_news.tasks.ner.metrics import word_tags
 
     same_docs = sum(x.entities == y.entities for x, y in zip(a, b))
     spans_a = {(i, s.start, s.end, s.label) for i, d in enumerate(a) for s in d.entities}
@@ -166,10 +169,12 @@ def agreement(a, b) -> dict:
     union = spans_a | spans_b
     tags_a = [t for tags in word_tags(a) for t in tags]
     tags_b = [t for tags in word_tags(b) for t in tags]
-    return {"identical_documents": round(same_docs / max(len(a), 1), 4),
-            "entity_jaccard": round(len(spans_a & spans_b) / len(union), 4) if union else 1.0,
-            "word_tag_agreement": round(sum(x == y for x, y in zip(tags_a, tags_b)) / max(len(tags_a), 1), 4),
-            "entities": [len(spans_a), len(spans_b)]}
+    return {
+        "identical_documents": round(same_docs / max(len(a), 1), 4),
+        "entity_jaccard": round(len(spans_a & spans_b) / len(union), 4) if union else 1.0,
+        "word_tag_agreement": round(sum(x == y for x, y in zip(tags_a, tags_b)) / max(len(tags_a), 1), 4),
+        "entities": [len(spans_a), len(spans_b)],
+    }
 
 
 # ----------------------------------------------------------------------------------------------- memory
@@ -214,8 +219,18 @@ def peak_rss_mb() -> float:
 def measure_memory(args, variants: list[str]) -> dict:
     out = {}
     for variant in ["baseline", *variants]:
-        command = [sys.executable, __file__, "--checkpoint", str(args.checkpoint), "--data", str(args.data),
-                   "--batch-size", str(args.batch_size), "--memory-probe", variant]
+        command = [
+            sys.executable,
+            __file__,
+            "--checkpoint",
+            str(args.checkpoint),
+            "--data",
+            str(args.data),
+            "--batch-size",
+            str(args.batch_size),
+            "--memory-probe",
+            variant,
+        ]
         command += ["--limit", str(args.limit)] if args.limit else []
         command += ["--threads", str(args.threads)] if args.threads else []
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -240,27 +255,46 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
 
 
 def build_report(args, docs, seconds: dict, predictions: dict, memory: dict) -> dict:
     words = word_count(docs)
     speed = {name: words / statistics.median(wall for wall, _ in runs) for name, runs in seconds.items()}
     cpu_speed = {name: words / statistics.median(cpu for _, cpu in runs) for name, runs in seconds.items()}
-    report = {"checkpoint": str(args.checkpoint), "data": str(args.data), "texts": len(docs), "words": words,
-              "batch_size": args.batch_size, "repeats": args.repeats, "machine": machine(),
-              "method": {"timing": "warm-up run, then alternating timed runs; median seconds; words/s = CoNLL words "
-                                   "/ median; words_per_cpu_s the same with process CPU time (all threads); "
-                                   "model loading not timed",
-                         "memory": "fresh process per variant: peak RSS (VmHWM, else getrusage ru_maxrss) after "
-                                   "loading and predicting all texts once; python_peak_mb = tracemalloc peak of a "
-                                   "second prediction pass; baseline = imports and data only",
-                         "accuracy": "seqeval default mode, word level, micro P/R/F1 via arabic_news.metrics"},
-              "variants": {}}
+    report = {
+        "checkpoint": str(args.checkpoint),
+        "data": str(args.data),
+        "texts": len(docs),
+        "words": words,
+        "batch_size": args.batch_size,
+        "repeats": args.repeats,
+        "machine": machine(),
+        "method": {
+            "timing": "warm-up run, then alternating timed runs; median seconds; words/s = CoNLL words "
+            "/ median; words_per_cpu_s the same with process CPU time (all threads); "
+            "model loading not timed",
+            "memory": "fresh process per variant: peak RSS (VmHWM, else getrusage ru_maxrss) after "
+            "loading and predicting all texts once; python_peak_mb = tracemalloc peak of a "
+            "second prediction pass; baseline = imports and data only",
+            "accuracy": "seqeval default mode, word level, micro P/R/F1 via arabic_news.tasks.ner.metrics",
+        },
+        "variants": {},
+    }
     for name, runs in seconds.items():
-        row = {"words_per_s": round(speed[name], 1), "seconds": [round(wall, 3) for wall, _ in runs],
-               "words_per_cpu_s": round(cpu_speed[name], 1), "cpu_seconds": [round(cpu, 3) for _, cpu in runs]}
+        row = {
+            "words_per_s": round(speed[name], 1),
+            "seconds": [round(wall, 3) for wall, _ in runs],
+            "words_per_cpu_s": round(cpu_speed[name], 1),
+            "cpu_seconds": [round(cpu, 3) for _, cpu in runs],
+        }
         if "pipeline" in speed:
             row["ratio_vs_pipeline"] = round(speed[name] / speed["pipeline"], 3)
             row["cpu_ratio_vs_pipeline"] = round(cpu_speed[name] / cpu_speed["pipeline"], 3)
@@ -279,13 +313,17 @@ def build_report(args, docs, seconds: dict, predictions: dict, memory: dict) -> 
 
 def print_summary(report: dict) -> None:
     print(f"{report['texts']} texts, {report['words']} words, {report['machine']['torch_threads']} threads")
-    print(f"{'variant':14} {'words/s':>9} {'x pipe':>7} {'words/cpu-s':>11} {'x pipe':>7} {'F1':>6} "
-          f"{'same as pipe':>12} {'peak RSS MB':>11}")
+    print(
+        f"{'variant':14} {'words/s':>9} {'x pipe':>7} {'words/cpu-s':>11} {'x pipe':>7} {'F1':>6} "
+        f"{'same as pipe':>12} {'peak RSS MB':>11}"
+    )
     for name, row in report["variants"].items():
         same = row.get("agreement_with_pipeline", {}).get("entity_jaccard", "")
-        print(f"{name:14} {row['words_per_s']:9.0f} {row.get('ratio_vs_pipeline', 0):7.2f} "
-              f"{row['words_per_cpu_s']:11.0f} {row.get('cpu_ratio_vs_pipeline', 0):7.2f} {row.get('f1', ''):>6} "
-              f"{same!s:>12} {row.get('memory', {}).get('peak_rss_mb', ''):>11}")
+        print(
+            f"{name:14} {row['words_per_s']:9.0f} {row.get('ratio_vs_pipeline', 0):7.2f} "
+            f"{row['words_per_cpu_s']:11.0f} {row.get('cpu_ratio_vs_pipeline', 0):7.2f} {row.get('f1', ''):>6} "
+            f"{same!s:>12} {row.get('memory', {}).get('peak_rss_mb', ''):>11}"
+        )
 
 
 def main(argv=None) -> int:

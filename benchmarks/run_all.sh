@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 mkdir -p runs/bench-logs
 run() { name=$1; shift; echo "== $name: $*"; "$@" 2>&1 | tee "runs/bench-logs/$name.log" | grep -v '%|' || return 1; }
 # quality first (their figures do not depend on a quiet machine), speed last
-run anercorp_model python benchmarks/anercorp.py --systems model "$@"
-run anercorp_crf   python benchmarks/anercorp.py --systems crf "$@"
-run ant_model      python benchmarks/ant.py --systems model "$@"
-run ant_svm        python benchmarks/ant.py --systems svm "$@"
-run train_step     python benchmarks/train_step.py
-run inference      python benchmarks/inference_speed.py --checkpoint runs/anercorp-e5-seed42 --data "${DATA_DIR:-../shared/data}/anercorp/test.conll"
-run training_speed python benchmarks/training_speed.py "$@"
+run anercorp_model python -m benchmarks.anercorp --systems model "$@"
+run anercorp_crf   python -m benchmarks.anercorp --systems crf "$@"
+run ant_model      python -m benchmarks.ant --systems model "$@"
+run ant_svm        python -m benchmarks.ant --systems svm "$@"
+run train_step     python -m benchmarks.train_step
+run inference      python -m benchmarks.inference_speed --checkpoint runs/anercorp-e5-seed42 --data "${DATA_DIR:-../shared/data}/anercorp/test.conll"
+run training_speed python -m benchmarks.training_speed "$@"

@@ -4,14 +4,15 @@ Features: TF-IDF of word 1-2 grams and of character 2-5 grams (within word bound
 over the title and the text after the project's default Arabic normalization (the same the fine-tuned model sees).
 C is chosen on dev from a small grid by macro-F1; the vectorizers are fitted on train only.
 """
+
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, replace
 
-from arabic_news.arabic import normalize_text
-from arabic_news.document import Document
+from arabic_news.data.document import Document
+from arabic_news.text import normalize_text
 
 log = logging.getLogger("benchmarks.svm")
 
@@ -45,8 +46,13 @@ class SvmResult:
     features: int
 
 
-def select_on_dev(train: list[Document], dev: list[Document], c_grid: tuple[float, ...] = DEFAULT_C_GRID,
-                  use_title: bool = True, min_df: int = 2) -> SvmResult:
+def select_on_dev(
+    train: list[Document],
+    dev: list[Document],
+    c_grid: tuple[float, ...] = DEFAULT_C_GRID,
+    use_title: bool = True,
+    min_df: int = 2,
+) -> SvmResult:
     """Fit the vectorizer on train, one LinearSVC per C, keep the best by dev macro-F1."""
     from sklearn.metrics import f1_score
     from sklearn.svm import LinearSVC
@@ -62,15 +68,20 @@ def select_on_dev(train: list[Document], dev: list[Document], c_grid: tuple[floa
     for c in c_grid:
         t0 = time.perf_counter()
         classifier = LinearSVC(C=c).fit(x_train, y_train)
-        point = {"C": c, "dev_macro_f1": float(f1_score(y_dev, classifier.predict(x_dev), average="macro",
-                                                        labels=sorted(set(y_dev)), zero_division=0)),
-                 "fit_seconds": round(time.perf_counter() - t0, 1)}
+        point = {
+            "C": c,
+            "dev_macro_f1": float(
+                f1_score(y_dev, classifier.predict(x_dev), average="macro", labels=sorted(set(y_dev)), zero_division=0)
+            ),
+            "fit_seconds": round(time.perf_counter() - t0, 1),
+        }
         log.info("LinearSVC C=%g: dev macro-F1 %.4f (%.0f s)", c, point["dev_macro_f1"], point["fit_seconds"])
         grid.append(point)
         if best is None or point["dev_macro_f1"] > best["dev_macro_f1"]:
             best, best_classifier = point, classifier
-    return SvmResult(vectorizer, best_classifier, best, grid, vectorize_seconds, time.perf_counter() - started,
-                     x_train.shape[1])
+    return SvmResult(
+        vectorizer, best_classifier, best, grid, vectorize_seconds, time.perf_counter() - started, x_train.shape[1]
+    )
 
 
 def predict_documents(result: SvmResult, docs: list[Document], use_title: bool = True) -> list[Document]:

@@ -4,8 +4,9 @@ Answers two questions the configs depend on: does bf16 autocast help on this CPU
 embeddings (96M of e5-small's 117M parameters) make steps cheaper? Variants run alternately, in one process, on the
 same batch; the median of the repeats is reported.
 
-    python benchmarks/train_step.py [--batch 8] [--length 230] [--repeats 5] [--out benchmarks/results/train_step.json]
+    python -m benchmarks.train_step [--batch 8] [--length 230] [--repeats 5] [--out benchmarks/results/train_step.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForTokenClassification
 
-from arabic_news.encoder import resolve_model_path
+from arabic_news.modeling import resolve_model_path
 
 VARIANTS = [("fp32", False, False), ("fp32", True, False), ("bf16", False, True), ("bf16", True, True)]
 
@@ -66,15 +67,30 @@ def main() -> None:
     rows = []
     for (dtype, frozen, _), values in times.items():
         median = statistics.median(values)
-        rows.append({"dtype": dtype, "frozen_embeddings": frozen, "median_seconds_per_step": round(median, 4),
-                     "tokens_per_second": round(tokens / median), "speedup_vs_fp32_unfrozen": round(base / median, 2),
-                     "runs": [round(v, 4) for v in values]})
-        print(f"{dtype:5} frozen={str(frozen):5}  {median:.3f} s/step  {tokens / median:7.0f} tokens/s  "
-              f"x{base / median:.2f}")
-    result = {"command": "python benchmarks/train_step.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items()),
-              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.processor() or
-              platform.machine(), "threads": torch.get_num_threads(), "torch": torch.__version__,
-              "batch": args.batch, "length": args.length, "variants": rows}
+        rows.append(
+            {
+                "dtype": dtype,
+                "frozen_embeddings": frozen,
+                "median_seconds_per_step": round(median, 4),
+                "tokens_per_second": round(tokens / median),
+                "speedup_vs_fp32_unfrozen": round(base / median, 2),
+                "runs": [round(v, 4) for v in values],
+            }
+        )
+        print(
+            f"{dtype:5} frozen={str(frozen):5}  {median:.3f} s/step  {tokens / median:7.0f} tokens/s  "
+            f"x{base / median:.2f}"
+        )
+    result = {
+        "command": "python -m benchmarks.train_step " + " ".join(f"--{k} {v}" for k, v in vars(args).items()),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "batch": args.batch,
+        "length": args.length,
+        "variants": rows,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

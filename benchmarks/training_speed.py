@@ -1,6 +1,6 @@
 """NER training throughput: this project's training against the plain Hugging Face way, measured in one run.
 
-    python benchmarks/training_speed.py [--data-dir ../shared/data] [--sentences 640] [--epochs 1] [--repeats 3]
+    python -m benchmarks.training_speed [--data-dir ../shared/data] [--sentences 640] [--epochs 1] [--repeats 3]
 
 Both sides fine-tune the same encoder (embedded e5-small) on the same first N ANERcorp train sentences for the same
 number of epochs (or --max-steps optimizer steps), batch 16, alternating plain, ours, plain, ours, ... so that load
@@ -18,10 +18,10 @@ and checkpoint writing are not in it. Achieved GFLOP/s = 6 x non-embedding param
 4 multiply-adds per weight and token; attention score products and the embedding lookups are left out, so this
 slightly understates the work), set against a 2048 x 2048 matmul measured in fp32 and bf16 in the same script.
 """
+
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import sys
 import time
@@ -33,8 +33,8 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable f
 import torch
 from transformers import TrainerCallback
 
-from benchmarks.common import (REPO_ROOT, add_set_option, base_parser, corpus_file, median, print_table,
-                               repo_relative, run_main, scratch_dir, setup_logging, write_results)
+from benchmarks import common
+from benchmarks.common import median, print_table, repo_relative
 
 log = logging.getLogger("benchmarks.speed")
 
@@ -45,10 +45,9 @@ OURS_DEFAULT_OVERRIDES = ["training.bf16=true"]
 
 
 def parse_args(argv=None):
-    parser = base_parser(__doc__.splitlines()[0], "speed.json", with_limit=False)
-    add_set_option(parser)
-    parser.add_argument("--config", type=Path, default=Path(os.path.relpath(REPO_ROOT / "configs" / "anercorp.yaml")),
-                        help="the project's NER config ('ours')")
+    parser = common.benchmark_parser(
+        __doc__.splitlines()[0], "speed.json", "anercorp.yaml", "the project's NER config ('ours')"
+    )
     parser.add_argument("--sentences", type=int, default=640, help="first N ANERcorp train sentences")
     parser.add_argument("--epochs", type=int, default=1, help="epochs over those sentences, both sides")
     parser.add_argument("--max-steps", type=int, default=None, help="stop both sides after this many optimizer steps")
@@ -99,16 +98,25 @@ class ThroughputMeter(TrainerCallback):
 
     def result(self) -> dict:
         if len(self.marks) <= self.warmup_steps:
-            raise ValueError(f"only {len(self.marks)} optimizer steps ran; need more than --warmup-steps "
-                             f"({self.warmup_steps}): use more --sentences or --max-steps")
-        (t0, real0, pad0), (t1, real1, pad1) = (self.marks[self.warmup_steps - 1] if self.warmup_steps else
-                                                (self._started, 0, 0)), self.marks[-1]
+            raise ValueError(
+                f"only {len(self.marks)} optimizer steps ran; need more than --warmup-steps "
+                f"({self.warmup_steps}): use more --sentences or --max-steps"
+            )
+        (t0, real0, pad0), (t1, real1, pad1) = (
+            (self.marks[self.warmup_steps - 1] if self.warmup_steps else (self._started, 0, 0)),
+            self.marks[-1],
+        )
         seconds = t1 - t0
-        return {"steps": len(self.marks), "timed_steps": len(self.marks) - self.warmup_steps,
-                "timed_tokens": real1 - real0, "timed_seconds": round(seconds, 2),
-                "tokens_per_second": (real1 - real0) / seconds,
-                "padding_share": 1 - (real1 - real0) / max(pad1 - pad0, 1),
-                "total_tokens": self.real_tokens, "loop_seconds": round(self.loop_seconds, 2)}
+        return {
+            "steps": len(self.marks),
+            "timed_steps": len(self.marks) - self.warmup_steps,
+            "timed_tokens": real1 - real0,
+            "timed_seconds": round(seconds, 2),
+            "tokens_per_second": (real1 - real0) / seconds,
+            "padding_share": 1 - (real1 - real0) / max(pad1 - pad0, 1),
+            "total_tokens": self.real_tokens,
+            "loop_seconds": round(self.loop_seconds, 2),
+        }
 
 
 def matmul_gflops(dtype: torch.dtype, n: int, repeats: int = 10) -> float:
@@ -124,7 +132,7 @@ def matmul_gflops(dtype: torch.dtype, n: int, repeats: int = 10) -> float:
         if device == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - started)
-    return 2 * n ** 3 / median(times) / 1e9
+    return 2 * n**3 / median(times) / 1e9
 
 
 def non_embedding_parameters(model_path: str) -> int:
@@ -132,16 +140,22 @@ def non_embedding_parameters(model_path: str) -> int:
     from transformers import AutoModel
 
     model = AutoModel.from_pretrained(model_path)
-    return sum(p.numel() for name, p in model.named_parameters()
-               if not ("embeddings." in name and "LayerNorm" not in name))
+    return sum(
+        p.numel() for name, p in model.named_parameters() if not ("embeddings." in name and "LayerNorm" not in name)
+    )
 
 
 # ---- the two ways of training ------------------------------------------------------------------------------------
 def run_plain(model_path: str, sentences, labels: list[str], args, workdir: Path, meter: ThroughputMeter) -> None:
     """The run_ner.py recipe: first-subword labels, truncation at 128, dynamic padding, random batches, fp32."""
     from datasets import Dataset
-    from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
-                              Trainer, TrainingArguments)
+    from transformers import (
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+        DataCollatorForTokenClassification,
+        Trainer,
+        TrainingArguments,
+    )
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     label2id = {label: i for i, label in enumerate(labels)}
@@ -160,27 +174,49 @@ def run_plain(model_path: str, sentences, labels: list[str], args, workdir: Path
 
     raw = Dataset.from_dict({"tokens": [s.tokens for s in sentences], "tags": [s.tags for s in sentences]})
     dataset = raw.map(tokenize_and_align, batched=True, remove_columns=raw.column_names)
-    model = AutoModelForTokenClassification.from_pretrained(model_path, num_labels=len(labels),
-                                                            id2label=dict(enumerate(labels)), label2id=label2id)
+    model = AutoModelForTokenClassification.from_pretrained(
+        model_path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id
+    )
     training_args = TrainingArguments(
-        output_dir=str(workdir), per_device_train_batch_size=args.batch_size, learning_rate=PLAIN_LEARNING_RATE,
-        num_train_epochs=args.epochs, max_steps=args.max_steps or -1, save_strategy="no", report_to="none",
-        logging_steps=50, seed=42, disable_tqdm=True)
-    trainer = Trainer(model=model, args=training_args, train_dataset=dataset,
-                      data_collator=DataCollatorForTokenClassification(tokenizer), processing_class=tokenizer,
-                      callbacks=[meter])
+        output_dir=str(workdir),
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=PLAIN_LEARNING_RATE,
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps or -1,
+        save_strategy="no",
+        report_to="none",
+        logging_steps=50,
+        seed=42,
+        disable_tqdm=True,
+    )
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=dataset,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        processing_class=tokenizer,
+        callbacks=[meter],
+    )
     trainer.train()
 
 
 def run_ours(train_file: Path, args, workdir: Path, meter: ThroughputMeter) -> None:
-    from arabic_news.config import load_config
     from arabic_news.training import train
+    from arabic_news.training.config import load_config
 
-    overrides = [f"data.train={train_file}", "data.dev_fraction=null", "data.test=null", "data.dev=null",
-                 f"training.output_dir={workdir}", f"training.num_train_epochs={args.epochs}",
-                 f"training.per_device_train_batch_size={args.batch_size}", "training.save_strategy='no'",
-                 "training.disable_tqdm=true", *([f"training.max_steps={args.max_steps}"] if args.max_steps else []),
-                 *ours_overrides(args)]
+    overrides = [
+        f"data.train={train_file}",
+        "data.dev_fraction=null",
+        "data.test=null",
+        "data.dev=null",
+        f"training.output_dir={workdir}",
+        f"training.num_train_epochs={args.epochs}",
+        f"training.per_device_train_batch_size={args.batch_size}",
+        "training.save_strategy='no'",
+        "training.disable_tqdm=true",
+        *([f"training.max_steps={args.max_steps}"] if args.max_steps else []),
+        *ours_overrides(args),
+    ]
     train(load_config(args.config, overrides), overwrite=True, callbacks=[meter])
 
 
@@ -190,7 +226,7 @@ def ours_overrides(args) -> list[str]:
 
 
 def ours_uses_bf16(args, train_file: Path) -> bool:
-    from arabic_news.config import load_config
+    from arabic_news.training.config import load_config
 
     config = load_config(args.config, [f"data.train={train_file}", *ours_overrides(args)])
     return bool(config.training.get("bf16"))
@@ -199,11 +235,10 @@ def ours_uses_bf16(args, train_file: Path) -> bool:
 # ---- the benchmark -----------------------------------------------------------------------------------------------
 def load_sentences(data_dir: Path, n: int, folder: Path):
     """The first n train sentences as (tokens, tags), and the same sentences as a CoNLL file for the project."""
-    from arabic_news.conll import read_conll, write_conll
-
+    from arabic_news.data.conll import read_conll, write_conll
     from benchmarks.crf_baseline import sentences_of
 
-    docs = read_conll(corpus_file(data_dir, "anercorp/train.conll"))[:n]
+    docs = read_conll(common.corpus_file(data_dir, "anercorp/train.conll"))[:n]
     train_file = folder / "train.conll"
     write_conll(docs, train_file)
     types = sorted({s.label for d in docs for s in d.entities})
@@ -212,24 +247,36 @@ def load_sentences(data_dir: Path, n: int, folder: Path):
 
 def summarize(runs: list[dict], flops_per_token: float, peak: float) -> dict:
     tps = median(r["tokens_per_second"] for r in runs)
-    return {"runs": runs, "median_tokens_per_second": tps, "achieved_gflops": tps * flops_per_token / 1e9,
-            "share_of_matmul_peak": tps * flops_per_token / 1e9 / peak,
-            "tokens_per_sentence_epoch": runs[0]["total_tokens"] / max(runs[0]["sentences_seen"], 1),
-            "median_padding_share": median(r["padding_share"] for r in runs)}
+    return {
+        "runs": runs,
+        "median_tokens_per_second": tps,
+        "achieved_gflops": tps * flops_per_token / 1e9,
+        "share_of_matmul_peak": tps * flops_per_token / 1e9 / peak,
+        "tokens_per_sentence_epoch": runs[0]["total_tokens"] / max(runs[0]["sentences_seen"], 1),
+        "median_padding_share": median(r["padding_share"] for r in runs),
+    }
 
 
 def main(argv=None) -> int:
-    from arabic_news.encoder import resolve_model_path
+    from arabic_news.modeling import resolve_model_path
 
-    setup_logging()
+    common.setup_logging()
     args = parse_args(argv)
-    folder = scratch_dir("speed")
+    folder = common.scratch_dir("speed")
     sentences, train_file, labels = load_sentences(args.data_dir, args.sentences, folder)
     model_path = resolve_model_path(MODEL)
-    log.info("%d sentences, %d epoch(s)%s, batch %d, %d repeats per side", len(sentences), args.epochs,
-             f", at most {args.max_steps} steps" if args.max_steps else "", args.batch_size, args.repeats)
-    peaks_before = {"fp32": matmul_gflops(torch.float32, args.matmul_size),
-                    "bf16": matmul_gflops(torch.bfloat16, args.matmul_size)}
+    log.info(
+        "%d sentences, %d epoch(s)%s, batch %d, %d repeats per side",
+        len(sentences),
+        args.epochs,
+        f", at most {args.max_steps} steps" if args.max_steps else "",
+        args.batch_size,
+        args.repeats,
+    )
+    peaks_before = {
+        "fp32": matmul_gflops(torch.float32, args.matmul_size),
+        "bf16": matmul_gflops(torch.bfloat16, args.matmul_size),
+    }
     params = non_embedding_parameters(model_path)
     runs: dict[str, list[dict]] = {"plain": [], "ours": []}
     for repeat in range(args.repeats):
@@ -243,13 +290,20 @@ def main(argv=None) -> int:
                 run_ours(train_file, args, workdir, meter)
             shutil.rmtree(workdir, ignore_errors=True)
             result = meter.result()
-            result["sentences_seen"] = min(len(sentences) * args.epochs,
-                                           (args.max_steps or 10 ** 9) * args.batch_size)
-            log.info("%s: %.0f tokens/s (%d tokens in %.1f s, padding %.0f%%)", side, result["tokens_per_second"],
-                     result["timed_tokens"], result["timed_seconds"], 100 * result["padding_share"])
+            result["sentences_seen"] = min(len(sentences) * args.epochs, (args.max_steps or 10**9) * args.batch_size)
+            log.info(
+                "%s: %.0f tokens/s (%d tokens in %.1f s, padding %.0f%%)",
+                side,
+                result["tokens_per_second"],
+                result["timed_tokens"],
+                result["timed_seconds"],
+                100 * result["padding_share"],
+            )
             runs[side].append(result)
-    peaks_after = {"fp32": matmul_gflops(torch.float32, args.matmul_size),
-                   "bf16": matmul_gflops(torch.bfloat16, args.matmul_size)}
+    peaks_after = {
+        "fp32": matmul_gflops(torch.float32, args.matmul_size),
+        "bf16": matmul_gflops(torch.bfloat16, args.matmul_size),
+    }
     peak = {k: max(peaks_before[k], peaks_after[k]) for k in peaks_before}
     flops_per_token = 6 * params
     plain = summarize(runs["plain"], flops_per_token, peak["fp32"])
@@ -257,30 +311,55 @@ def main(argv=None) -> int:
     ours = summarize(runs["ours"], flops_per_token, peak[ours_precision])
     ratio = ours["median_tokens_per_second"] / plain["median_tokens_per_second"]
     section = {
-        "model": MODEL, "data": repo_relative(corpus_file(args.data_dir, "anercorp/train.conll")),
-        "sentences": len(sentences), "epochs": args.epochs, "max_steps": args.max_steps, "batch_size": args.batch_size,
-        "repeats": args.repeats, "warmup_steps": args.warmup_steps, "order": "alternating plain, ours",
-        "plain": {"recipe": f"run_ner.py: first-subword labels, max_length {PLAIN_MAX_LENGTH} truncation, dynamic "
-                            "padding, random batches, fp32, nothing frozen", **plain},
-        "ours": {"config": repo_relative(args.config), "overrides": ours_overrides(args), "precision": ours_precision,
-                 **ours},
-        "speedup_tokens_per_second": ratio, "target_speedup": 1.5,
+        "model": MODEL,
+        "data": repo_relative(common.corpus_file(args.data_dir, "anercorp/train.conll")),
+        "sentences": len(sentences),
+        "epochs": args.epochs,
+        "max_steps": args.max_steps,
+        "batch_size": args.batch_size,
+        "repeats": args.repeats,
+        "warmup_steps": args.warmup_steps,
+        "order": "alternating plain, ours",
+        "plain": {
+            "recipe": f"run_ner.py: first-subword labels, max_length {PLAIN_MAX_LENGTH} truncation, dynamic "
+            "padding, random batches, fp32, nothing frozen",
+            **plain,
+        },
+        "ours": {
+            "config": repo_relative(args.config),
+            "overrides": ours_overrides(args),
+            "precision": ours_precision,
+            **ours,
+        },
+        "speedup_tokens_per_second": ratio,
+        "target_speedup": 1.5,
         "matmul_gflops": {"size": args.matmul_size, "before": peaks_before, "after": peaks_after, "peak": peak},
         "flops_formula": "6 x non-embedding parameters x non-padding tokens (forward + backward; attention score "
-                         "products and embedding lookups not counted)",
+        "products and embedding lookups not counted)",
         "non_embedding_parameters": params,
     }
-    write_results(args.out, "speed", {"training": section}, {"training_speedup": ratio})
-    print_table("NER training throughput (non-padding tokens/s, median)",
-                ["way", "tokens/s", "GFLOP/s", "share of matmul peak", "padding", "tokens per sentence"],
-                [[name, f"{s['median_tokens_per_second']:.0f}", f"{s['achieved_gflops']:.1f}",
-                  f"{100 * s['share_of_matmul_peak']:.0f}% of {ours_precision if name == 'ours' else 'fp32'}",
-                  f"{100 * s['median_padding_share']:.0f}%", f"{s['tokens_per_sentence_epoch']:.1f}"]
-                 for name, s in (("plain", plain), ("ours", ours))])
-    print(f"speed-up: {ratio:.2f}x (target 1.5x); matmul peak fp32 {peak['fp32']:.0f}, bf16 {peak['bf16']:.0f} "
-          f"GFLOP/s; {params / 1e6:.1f}M non-embedding parameters")
+    common.write_results(args.out, "speed", {"training": section}, {"training_speedup": ratio})
+    print_table(
+        "NER training throughput (non-padding tokens/s, median)",
+        ["way", "tokens/s", "GFLOP/s", "share of matmul peak", "padding", "tokens per sentence"],
+        [
+            [
+                name,
+                f"{s['median_tokens_per_second']:.0f}",
+                f"{s['achieved_gflops']:.1f}",
+                f"{100 * s['share_of_matmul_peak']:.0f}% of {ours_precision if name == 'ours' else 'fp32'}",
+                f"{100 * s['median_padding_share']:.0f}%",
+                f"{s['tokens_per_sentence_epoch']:.1f}",
+            ]
+            for name, s in (("plain", plain), ("ours", ours))
+        ],
+    )
+    print(
+        f"speed-up: {ratio:.2f}x (target 1.5x); matmul peak fp32 {peak['fp32']:.0f}, bf16 {peak['bf16']:.0f} "
+        f"GFLOP/s; {params / 1e6:.1f}M non-embedding parameters"
+    )
     return 0
 
 
 if __name__ == "__main__":
-    run_main(main)
+    common.run_main(main)

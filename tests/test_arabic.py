@@ -9,6 +9,7 @@ Property tests (hypothesis) prove, on arbitrary Unicode text mixed with the char
 - for every original span, `to_normalized` returns exactly the normalized characters whose chunks overlap it;
 - normalization is idempotent; tokens and sentences cover every non-whitespace character exactly once, in order.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arabic_news.arabic import (ARABIC_PROCLITICS, CONTROLS, TASHKEEL, TATWEEL, NormalizeOptions, Token,
-                                normalize, normalize_text, split_sentences, tokenize_words)
+from arabic_news.text import (
+    ARABIC_PROCLITICS,
+    CONTROLS,
+    TASHKEEL,
+    TATWEEL,
+    NormalizeOptions,
+    Token,
+    normalize,
+    normalize_text,
+    split_sentences,
+    tokenize_words,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO / ".." / "shared" / "data"
@@ -40,13 +51,15 @@ MARKS, CONTROLS_SEEN = CHARACTER_GROUPS[1], CHARACTER_GROUPS[2]
 any_character = st.one_of(*(st.sampled_from(group) for group in CHARACTER_GROUPS), st.characters())
 # A text is a list of clusters: any character, then maybe marks, a control and more marks (as in real pointed
 # text with bidi marks), so that the attachment rules are exercised in most examples.
-cluster = st.tuples(any_character, st.text(MARKS, max_size=2), st.text(CONTROLS_SEEN, max_size=1),
-                    st.text(MARKS, max_size=1)).map("".join)
+cluster = st.tuples(
+    any_character, st.text(MARKS, max_size=2), st.text(CONTROLS_SEEN, max_size=1), st.text(MARKS, max_size=1)
+).map("".join)
 texts = st.lists(cluster, max_size=12).map("".join)
 # Half the examples use the default options, the configuration that matters most.
 options_strategy = st.one_of(
     st.just(NormalizeOptions()),
-    st.builds(NormalizeOptions, **{f.name: st.booleans() for f in fields(NormalizeOptions)}))
+    st.builds(NormalizeOptions, **{f.name: st.booleans() for f in fields(NormalizeOptions)}),
+)
 FAST = settings(max_examples=100, deadline=None)
 
 
@@ -56,10 +69,12 @@ def removed_controls(options: NormalizeOptions) -> frozenset[str]:
 
 def removed_attached(options: NormalizeOptions) -> frozenset[str]:
     return (TASHKEEL if options.remove_tashkeel else frozenset()) | (
-        frozenset(TATWEEL) if options.remove_tatweel else frozenset())
+        frozenset(TATWEEL) if options.remove_tatweel else frozenset()
+    )
 
 
 # ------------------------------------------------------------------------------------- normalization examples
+
 
 def test_tashkeel_is_removed_and_the_letters_keep_their_diacritics_in_the_map():
     result = normalize("مُحَمَّد")
@@ -171,6 +186,7 @@ def test_normalize_of_empty_text_and_wrong_type():
 
 # ----------------------------------------------------------------------------------------------------- options
 
+
 def test_options_from_dict_round_trip_and_defaults():
     options = NormalizeOptions(taa_marbuta_to_ha=True, ascii_digits=False)
     assert NormalizeOptions.from_dict(options.to_dict()) == options
@@ -194,6 +210,7 @@ def test_option_values_must_be_booleans():
 
 # ------------------------------------------------------------------------------------ normalization properties
 
+
 @FAST
 @given(text=texts, options=options_strategy)
 def test_every_normalized_character_comes_from_its_chunk(text: str, options: NormalizeOptions):
@@ -206,7 +223,7 @@ def test_every_normalized_character_comes_from_its_chunk(text: str, options: Nor
         assert normalize(text[previous_end:start], options).text == ""  # gaps hold only deletions
         assert normalize(text[start:end], options).text == result.text[i]
         assert text[start] not in attached | controls
-        assert all(ch in attached | controls for ch in text[start + 1:end])
+        assert all(ch in attached | controls for ch in text[start + 1 : end])
         assert text[end - 1] not in controls
         previous_end = end
     assert normalize(text[previous_end:], options).text == ""
@@ -255,13 +272,23 @@ def test_normalization_is_idempotent_and_normalize_text_agrees(text: str, option
 
 # -------------------------------------------------------------------------------------------------- tokenizer
 
+
 def texts_of(text: str) -> list[str]:
     return [token.text for token in tokenize_words(text)]
 
 
 def test_quotation_marks_are_separated_from_words():
     assert texts_of("«الخارجية الأذربيجانية» تؤكد مع “الناتو”") == [
-        "«", "الخارجية", "الأذربيجانية", "»", "تؤكد", "مع", "“", "الناتو", "”"]
+        "«",
+        "الخارجية",
+        "الأذربيجانية",
+        "»",
+        "تؤكد",
+        "مع",
+        "“",
+        "الناتو",
+        "”",
+    ]
     assert texts_of("لـ‘الحلف’") == ["لـ", "‘", "الحلف", "’"]
 
 
@@ -272,8 +299,7 @@ def test_each_punctuation_mark_is_its_own_token(mark: str):
 
 def test_numbers_stay_whole():
     text = "عام 2024، و3.5 مليون و1,200 جندي و٢٠٢٤ و٣٫٥ في 2024."
-    assert texts_of(text) == ["عام", "2024", "،", "و3.5", "مليون", "و1,200", "جندي", "و٢٠٢٤", "و٣٫٥", "في",
-                              "2024", "."]
+    assert texts_of(text) == ["عام", "2024", "،", "و3.5", "مليون", "و1,200", "جندي", "و٢٠٢٤", "و٣٫٥", "في", "2024", "."]
 
 
 def test_latin_words_stay_whole_and_hyphens_split():
@@ -300,7 +326,7 @@ def test_token_offsets_index_the_given_text():
     text = "  قال\tوزير  الخارجية،\n"
     tokens = tokenize_words(text)
     assert tokens[0] == Token(2, 5, "قال")
-    assert all(text[t.start:t.end] == t.text for t in tokens)
+    assert all(text[t.start : t.end] == t.text for t in tokens)
 
 
 @FAST
@@ -310,9 +336,9 @@ def test_tokens_cover_every_non_space_character_once_in_order(text: str):
     position = 0
     for token in tokens:
         assert position <= token.start < token.end
-        assert text[token.start:token.end] == token.text
+        assert text[token.start : token.end] == token.text
         assert not any(ch.isspace() for ch in token.text)
-        assert text[position:token.start].isspace() or position == token.start
+        assert text[position : token.start].isspace() or position == token.start
         position = token.end
     assert text[position:].strip() == ""
     assert "".join(t.text for t in tokens) == "".join(ch for ch in text if not ch.isspace())
@@ -320,14 +346,21 @@ def test_tokens_cover_every_non_space_character_once_in_order(text: str):
 
 # -------------------------------------------------------------------------------------------------- sentences
 
+
 def sentences_of(text: str) -> list[str]:
     return [text[a:b] for a, b in split_sentences(text)]
 
 
 def test_sentences_end_at_terminators_and_newlines_but_not_inside_numbers():
     text = "قال: «انتهى.» ثم ارتفع 3.5 بالمئة.. وزار example.com اليوم!\nسطر جديد؟ نعم… حسنا"
-    assert sentences_of(text) == ["قال: «انتهى.»", "ثم ارتفع 3.5 بالمئة..", "وزار example.com اليوم!",
-                                  "سطر جديد؟", "نعم…", "حسنا"]
+    assert sentences_of(text) == [
+        "قال: «انتهى.»",
+        "ثم ارتفع 3.5 بالمئة..",
+        "وزار example.com اليوم!",
+        "سطر جديد؟",
+        "نعم…",
+        "حسنا",
+    ]
 
 
 def test_sentences_are_stripped_and_blank_lines_vanish():
@@ -350,6 +383,7 @@ def test_sentences_cover_every_non_space_character_once_in_order(text: str):
 
 
 # --------------------------------------------------------------------------------------------- real articles
+
 
 def test_seed_article_keeps_its_entities_reachable():
     seed = next((REPO / "seeds").glob("*.txt")).read_text(encoding="utf-8")
@@ -383,5 +417,5 @@ def test_real_news_articles_keep_the_offset_and_token_invariants():
         assert normalize(result.text).text == result.text
         for i in range(0, len(result.text), 97):  # spot-check spans across the article
             a, b = result.to_original(i, min(i + 20, len(result.text)))
-            assert normalize(article[a:b]).text == result.text[i:i + 20]
+            assert normalize(article[a:b]).text == result.text[i : i + 20]
         assert "".join(t.text for t in tokenize_words(article)) == "".join(article.split())

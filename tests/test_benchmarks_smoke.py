@@ -3,6 +3,7 @@
 The full benchmarks train for tens of minutes on ../shared/data; here the CRF features, the CRF and SVM baselines,
 the throughput meter and the results file are checked on data/sample in a few seconds.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from arabic_news.data.formats import read_documents
 from arabic_news.evaluation import evaluate_predictions
-from arabic_news.formats import read_documents
 from benchmarks import common, crf_baseline, svm_baseline
 from benchmarks.anercorp import ner_figures
 from benchmarks.ant import topic_figures
@@ -26,14 +27,17 @@ def sample_docs() -> dict[str, list]:
 
 
 # ---- CRF features --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("word, expected", [
-    ("وبالمدينة", ("وبال", "مدينة")),  # conjunction + preposition + article
-    ("للكتاب", ("لل", "كتاب")),  # ل + ال is written لل
-    ("فالحكومة", ("فال", "حكومة")),
-    ("الناتو", ("ال", "ناتو")),
-    ("لي", ("", "لي")),  # too short to split: the stem must keep two letters
-    ("COVID", ("", "COVID")),
-])
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("وبالمدينة", ("وبال", "مدينة")),  # conjunction + preposition + article
+        ("للكتاب", ("لل", "كتاب")),  # ل + ال is written لل
+        ("فالحكومة", ("فال", "حكومة")),
+        ("الناتو", ("ال", "ناتو")),
+        ("لي", ("", "لي")),  # too short to split: the stem must keep two letters
+        ("COVID", ("", "COVID")),
+    ],
+)
 def test_split_proclitics(word, expected):
     assert crf_baseline.split_proclitics(crf_baseline.normalized(word)) == expected
 
@@ -73,8 +77,9 @@ def test_crf_baseline_learns_the_sample_corpus(sample_docs):
     assert result.best["dev_micro_f1"] == max(p["dev_micro_f1"] for p in result.grid)
     tags = crf_baseline.predict_tags(result.crf, [s.tokens for s in train])
     assert crf_baseline.micro_f1([s.tags for s in train], tags) > 0.8  # it fits what it was trained on
-    predicted = crf_baseline.predicted_documents(sample_docs["dev"], crf_baseline.predict_tags(
-        result.crf, [s.tokens for s in dev]))
+    predicted = crf_baseline.predicted_documents(
+        sample_docs["dev"], crf_baseline.predict_tags(result.crf, [s.tokens for s in dev])
+    )
     figures = ner_figures(evaluate_predictions("ner", sample_docs["dev"], predicted, ["O"])["ner"])
     assert 0 < figures["micro"]["f1"] <= 1 and figures["micro"]["ci95"][0] <= figures["micro"]["f1"]
     assert set(figures["per_type"]) <= {"LOC", "MISC", "ORG", "PERS"}
@@ -95,7 +100,7 @@ def test_svm_baseline_on_the_sample_topics(sample_docs):
 
 
 def test_article_text_prepends_the_title_and_normalizes():
-    from arabic_news.document import Document
+    from arabic_news.data.document import Document
 
     doc = Document("a", "أعلنت الوزارة", meta={"title": "عنوان"})
     assert svm_baseline.article_text(doc) == "عنوان\nاعلنت الوزارة"
@@ -104,11 +109,16 @@ def test_article_text_prepends_the_title_and_normalizes():
 
 # ---- shared helpers -----------------------------------------------------------------------------------------
 def test_dev_split_is_the_projects_cut():
-    from arabic_news.config import config_from_dict
     from arabic_news.training import load_splits
+    from arabic_news.training.config import config_from_dict
 
-    config = config_from_dict({"task": "ner", "data": {"train": str(SAMPLE / "train.jsonl"), "dev_fraction": 0.1},
-                               "training": {"output_dir": "unused"}})
+    config = config_from_dict(
+        {
+            "task": "ner",
+            "data": {"train": str(SAMPLE / "train.jsonl"), "dev_fraction": 0.1},
+            "training": {"output_dir": "unused"},
+        }
+    )
     train, dev, _ = load_splits(config)
     mine_train, mine_dev = common.sequential_dev_split(read_documents(SAMPLE / "train.jsonl"), 0.1)
     assert [d.id for d in mine_dev] == [d.id for d in dev] and len(mine_train) == len(train)

@@ -1,4 +1,5 @@
 """`arabic-news convert` and `arabic-news inspect`, in-process and once as a real subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from arabic_news import cli
-from arabic_news.formats import read_documents
+from arabic_news.data.formats import read_documents
 
 CONLL = "زار\tO\nماكرون\tB-PERS\nباريس\tB-LOC\n\nقال\tO\nالأهلي\tB-ORG\n\n"
 
@@ -26,8 +27,10 @@ def test_convert_conll_to_jsonl_and_back(tmp_path, conll_file, capsys):
     jsonl = tmp_path / "out" / "train.jsonl"
     assert cli.main(["convert", str(conll_file), str(jsonl)]) == 0
     assert f"wrote 2 documents (3 entities, 0 with a topic) to {jsonl} as jsonl" in capsys.readouterr().out
-    assert [d.entity_texts() for d in read_documents(jsonl)] == [[("ماكرون", "PERS"), ("باريس", "LOC")],
-                                                                  [("الأهلي", "ORG")]]
+    assert [d.entity_texts() for d in read_documents(jsonl)] == [
+        [("ماكرون", "PERS"), ("باريس", "LOC")],
+        [("الأهلي", "ORG")],
+    ]
     back = tmp_path / "back.txt"  # an extension that says nothing: the formats are named
     assert cli.main(["convert", str(jsonl), str(back), "--from", "jsonl", "--to", "conll", "--scheme", "IOBES"]) == 0
     assert back.read_text(encoding="utf-8") == CONLL.replace("B-", "S-")
@@ -94,10 +97,20 @@ def test_unknown_subcommand_is_an_argparse_error(capsys):
 def test_python_dash_m_runs_the_cli(tmp_path, conll_file):
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     out = tmp_path / "train.jsonl"
-    done = subprocess.run([sys.executable, "-m", "arabic_news", "convert", str(conll_file), str(out)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "arabic_news", "convert", str(conll_file), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "wrote 2 documents" in done.stdout and out.exists()
-    failed = subprocess.run([sys.executable, "-m", "arabic_news", "convert", str(tmp_path / "nope.conll"), str(out)],
-                            capture_output=True, text=True, env=env, timeout=120)
+    failed = subprocess.run(
+        [sys.executable, "-m", "arabic_news", "convert", str(tmp_path / "nope.conll"), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert failed.returncode == 1 and "no such file" in failed.stderr and "Traceback" not in failed.stderr

@@ -1,12 +1,13 @@
 """Configs: located errors with the closest valid key, YAML overrides, `extends`, and the shipped configs."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from arabic_news.config import config_from_dict, load_config
 from arabic_news.errors import ConfigError
+from arabic_news.training.config import config_from_dict, load_config
 
 from .conftest import ROOT, write_config
 
@@ -28,12 +29,15 @@ def test_hub_configs_extend_the_embedded_ones():
     assert config.data.dev_fraction == 0.1 and config.preprocessing.granularity == "word"
 
 
-@pytest.mark.parametrize("section, key, close", [
-    ("training", "learning_rat", "learning_rate"),
-    ("preprocessing", "max_lenght", "max_length"),
-    ("model", "name_or_pth", "name_or_path"),
-    ("data", "tarin", "train"),
-])
+@pytest.mark.parametrize(
+    "section, key, close",
+    [
+        ("training", "learning_rat", "learning_rate"),
+        ("preprocessing", "max_lenght", "max_length"),
+        ("model", "name_or_pth", "name_or_path"),
+        ("data", "tarin", "train"),
+    ],
+)
 def test_unknown_key_names_file_key_and_closest_valid_key(tmp_path, section, key, close):
     raw = {**BASE, section: {**BASE.get(section, {}), key: 1}}
     path = write_config(tmp_path / "bad.yaml", **raw)
@@ -48,12 +52,15 @@ def test_unknown_top_level_section(tmp_path):
         load_config(write_config(tmp_path / "c.yaml", **BASE, trainng={}))
 
 
-@pytest.mark.parametrize("section, key, value, expected", [
-    ("preprocessing", "max_length", "long", "must be int"),
-    ("preprocessing", "max_length", True, "must be int"),
-    ("model", "freeze_embeddings", "yes", "must be bool"),
-    ("data", "dev_fraction", "tenth", "must be float or null"),
-])
+@pytest.mark.parametrize(
+    "section, key, value, expected",
+    [
+        ("preprocessing", "max_length", "long", "must be int"),
+        ("preprocessing", "max_length", True, "must be int"),
+        ("model", "freeze_embeddings", "yes", "must be bool"),
+        ("data", "dev_fraction", "tenth", "must be float or null"),
+    ],
+)
 def test_wrong_types_are_located(tmp_path, section, key, value, expected):
     raw = {**BASE, section: {**BASE.get(section, {}), key: value}}
     path = write_config(tmp_path / "c.yaml", **raw)
@@ -62,15 +69,18 @@ def test_wrong_types_are_located(tmp_path, section, key, value, expected):
     assert str(path) in str(err.value)
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ({**BASE, "task": "pos"}, "task must be one of"),
-    ({**BASE, "preprocessing": {"granularity": "char"}}, "granularity must be one of"),
-    ({**BASE, "preprocessing": {"max_length": 64, "stride": 40}}, "stride must be between"),
-    ({**BASE, "preprocessing": {"normalize": {"unify_alif": True}}}, "unify_alif"),
-    ({**BASE, "training": {}}, "output_dir is required"),
-    ({"task": "ner", "training": {"output_dir": "x"}}, "data.train is required"),
-    ({**BASE, "training": {"output_dir": "x", "class_weights": "inverse"}}, "class_weights"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ({**BASE, "task": "pos"}, "task must be one of"),
+        ({**BASE, "preprocessing": {"granularity": "char"}}, "granularity must be one of"),
+        ({**BASE, "preprocessing": {"max_length": 64, "stride": 40}}, "stride must be between"),
+        ({**BASE, "preprocessing": {"normalize": {"unify_alif": True}}}, "unify_alif"),
+        ({**BASE, "training": {}}, "output_dir is required"),
+        ({"task": "ner", "training": {"output_dir": "x"}}, "data.train is required"),
+        ({**BASE, "training": {"output_dir": "x", "class_weights": "inverse"}}, "class_weights"),
+    ],
+)
 def test_invalid_values(raw, expected):
     with pytest.raises(ConfigError, match=expected):
         config_from_dict(raw, source="c.yaml")
@@ -78,8 +88,17 @@ def test_invalid_values(raw, expected):
 
 def test_overrides_parse_yaml_values_including_exponent_floats(tmp_path):
     path = write_config(tmp_path / "c.yaml", **BASE)
-    config = load_config(path, ["training.learning_rate=5e-5", "training.bf16=true", "preprocessing.max_length=128", "preprocessing.stride=32",
-                                "data.dev=null", "model.name_or_path=some/hub-id"])
+    config = load_config(
+        path,
+        [
+            "training.learning_rate=5e-5",
+            "training.bf16=true",
+            "preprocessing.max_length=128",
+            "preprocessing.stride=32",
+            "data.dev=null",
+            "model.name_or_path=some/hub-id",
+        ],
+    )
     assert config.training["learning_rate"] == 5e-5 and config.training["bf16"] is True
     assert config.preprocessing.max_length == 128 and config.data.dev is None
     assert config.model.name_or_path == "some/hub-id"
@@ -121,7 +140,7 @@ def test_missing_file_and_bad_yaml_are_located(tmp_path):
 
 
 def test_resolved_config_round_trips_through_save(tmp_path):
-    from arabic_news.config import save_config
+    from arabic_news.training.config import save_config
 
     config = load_config(ROOT / "configs" / "sample-ner.yaml")
     save_config(config, tmp_path / "config.yaml")

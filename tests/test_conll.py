@@ -1,4 +1,5 @@
 """CoNLL reading and writing, tagging schemes, and agreement with seqeval's default reading."""
+
 from __future__ import annotations
 
 import time
@@ -10,10 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from seqeval.metrics.sequence_labeling import get_entities
 
-from arabic_news.conll import (ConllStats, DataWarning, document_words, encode_spans, read_conll,
-                               scheme_violations, spans_to_tags, tags_to_spans, write_conll)
-from arabic_news.document import Document, Span
-from arabic_news.errors import DataError
+from arabic_news.data.conll import ConllStats, read_conll, write_conll
+from arabic_news.data.document import Document, Span
+from arabic_news.data.schemes import (
+    encode_spans,
+    scheme_violations,
+    spans_to_tags,
+    tags_to_spans,
+)
+from arabic_news.errors import DataError, DataWarning
 
 ANERCORP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "anercorp"
 
@@ -47,7 +53,8 @@ def test_reads_sentences_as_documents_with_word_spans(tmp_path):
     assert [d.id for d in docs] == ["data:1", "data:2"]
     assert docs[0].text == "بيروت تستضيف المؤتمر"
     assert docs[1].entity_texts() == [("جيهون بيراموف", "PERS")]
-    assert docs[1].meta == {"word_split": "whitespace", "line": 5, "tags": ["O", "B-PERS", "I-PERS", "O"]}
+    assert docs[1].meta == {"line": 5}
+    assert (docs[1].word_split, docs[1].tags) == ("whitespace", ["O", "B-PERS", "I-PERS", "O"])
     assert docs[0].topic is None
 
 
@@ -57,7 +64,8 @@ def test_docstart_groups_sentences_and_newline_separates_them(tmp_path):
     assert [d.text for d in docs] == ["أ", "ب\nج د", "ه"]
     assert [d.id for d in docs] == ["data:1", "data:2", "data:3"]
     assert docs[1].entity_texts() == [("ب", "LOC"), ("ج د", "ORG")]
-    assert docs[1].meta == {"word_split": "whitespace", "line": 3, "sentences": 2, "tags": ["B-LOC", "B-ORG", "I-ORG"]}
+    assert docs[1].meta == {"line": 3, "sentences": 2}
+    assert (docs[1].word_split, docs[1].tags) == ("whitespace", ["B-LOC", "B-ORG", "I-ORG"])
 
 
 def test_spaces_separate_columns_and_last_column_is_the_tag(tmp_path):
@@ -74,7 +82,7 @@ def test_bom_and_crlf_are_accepted(tmp_path):
 
 def test_token_may_contain_a_no_break_space(tmp_path):
     docs = read_conll(write(tmp_path, "10\u00a0000\tO\nدولار\tO\n"))
-    assert [docs[0].text[s:e] for s, e in document_words(docs[0])] == ["10\u00a0000", "دولار"]
+    assert [docs[0].text[s:e] for s, e in docs[0].words()] == ["10\u00a0000", "دولار"]
 
 
 def test_iob1_is_detected_and_read(tmp_path):
@@ -88,10 +96,13 @@ def test_iob1_is_detected_and_read(tmp_path):
     assert stats.repairs == 0
 
 
-@pytest.mark.parametrize("tags", [
-    ["B-LOC", "I-LOC", "E-LOC", "O", "S-PER", "S-PER"],       # IOBES
-    ["B-LOC", "I-LOC", "L-LOC", "O", "U-PER", "U-PER"],       # BILOU reads the same
-])
+@pytest.mark.parametrize(
+    "tags",
+    [
+        ["B-LOC", "I-LOC", "E-LOC", "O", "S-PER", "S-PER"],  # IOBES
+        ["B-LOC", "I-LOC", "L-LOC", "O", "U-PER", "U-PER"],  # BILOU reads the same
+    ],
+)
 def test_iobes_and_bilou_are_read(tmp_path, tags):
     stats = ConllStats()
     path = write(tmp_path, "".join(f"w{i}\t{tag}\n" for i, tag in enumerate(tags)))
@@ -134,18 +145,21 @@ def test_stats_accumulate_over_files(tmp_path):
 # ----------------------------------------------------------------------------------------------- malformed
 
 
-@pytest.mark.parametrize("content, line, words", [
-    (b"a\tO\nlonely\n", 2, "one column"),
-    (b"a\tO\n\nb\tB-\n", 3, "no entity type"),
-    (b"a\tX-LOC\n", 1, "unknown prefix"),
-    (b"a\tO\nb\tb-LOC\n", 2, "lower-case"),
-    (b"a\tLOC-B\n", 1, "prefix last"),
-    (b"a\tO\nb\tLOC\n", 2, "not a tag"),
-    ("a\tO\nمدينة\tO\n".encode("cp1256"), 2, "not valid UTF-8"),
-    (b"", 1, "empty"),
-    (b"\n\n  \n", 1, "empty"),
-    (b"-DOCSTART- O\n\n", 1, "no tokens"),
-])
+@pytest.mark.parametrize(
+    "content, line, words",
+    [
+        (b"a\tO\nlonely\n", 2, "one column"),
+        (b"a\tO\n\nb\tB-\n", 3, "no entity type"),
+        (b"a\tX-LOC\n", 1, "unknown prefix"),
+        (b"a\tO\nb\tb-LOC\n", 2, "lower-case"),
+        (b"a\tLOC-B\n", 1, "prefix last"),
+        (b"a\tO\nb\tLOC\n", 2, "not a tag"),
+        ("a\tO\nمدينة\tO\n".encode("cp1256"), 2, "not valid UTF-8"),
+        (b"", 1, "empty"),
+        (b"\n\n  \n", 1, "empty"),
+        (b"-DOCSTART- O\n\n", 1, "no tokens"),
+    ],
+)
 def test_malformed_files_raise_located_errors(tmp_path, content, line, words):
     path = write(tmp_path, content, "broken.conll")
     with pytest.raises(DataError) as caught:
@@ -165,8 +179,7 @@ def test_non_utf8_error_names_the_byte_offset(tmp_path):
 # ----------------------------------------------------------------------------------------------- schemes
 
 
-TAG_STRATEGY = st.lists(st.sampled_from(["O", "B-A", "I-A", "E-A", "S-A", "B-B", "I-B", "E-B", "S-B"]),
-                        max_size=12)
+TAG_STRATEGY = st.lists(st.sampled_from(["O", "B-A", "I-A", "E-A", "S-A", "B-B", "I-B", "E-B", "S-B"]), max_size=12)
 
 
 @settings(max_examples=300, deadline=None)
@@ -178,8 +191,10 @@ def test_tags_to_spans_reads_any_sequence_like_seqeval(tags):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 3), st.sampled_from(["A", "B"])), max_size=6),
-       st.sampled_from(["IOB1", "IOB2", "IOBES", "BILOU"]))
+@given(
+    st.lists(st.tuples(st.integers(0, 2), st.integers(1, 3), st.sampled_from(["A", "B"])), max_size=6),
+    st.sampled_from(["IOB1", "IOB2", "IOBES", "BILOU"]),
+)
 def test_spans_survive_encoding_in_every_scheme(layout, scheme):
     # layout: (gap in words before the entity, its length, its type) -> non-overlapping word-aligned spans
     tokens, word_spans = [], []
@@ -238,10 +253,14 @@ def test_grouped_documents_write_docstart_and_read_back(tmp_path):
 
 
 def test_writing_arabic_articles_uses_word_tokens_and_warns_about_widened_spans(tmp_path):
-    pytest.importorskip("arabic_news.arabic")
+    pytest.importorskip("arabic_news.text")
     text = "زار الوزير وأذربيجان.\nثم عاد إلى بيروت"
-    doc = Document("a1", text, "politics", [Span(text.index("أذربيجان"), text.index("."), "LOC"),
-                                            Span(text.index("بيروت"), len(text), "LOC")])
+    doc = Document(
+        "a1",
+        text,
+        "politics",
+        [Span(text.index("أذربيجان"), text.index("."), "LOC"), Span(text.index("بيروت"), len(text), "LOC")],
+    )
     target = tmp_path / "out.conll"
     with pytest.warns(DataWarning, match="1 span.*widened"):
         write_conll([doc], target)
@@ -252,7 +271,7 @@ def test_writing_arabic_articles_uses_word_tokens_and_warns_about_widened_spans(
 
 def test_writing_nothing_is_an_error(tmp_path):
     with pytest.raises(DataError, match="no words"):
-        write_conll([Document("e", "   ", meta={"word_split": "whitespace"})], tmp_path / "x.conll")
+        write_conll([Document("e", "   ", word_split="whitespace")], tmp_path / "x.conll")
     assert not (tmp_path / "x.conll").exists()
 
 
@@ -273,7 +292,7 @@ def test_anercorp_train_counts_and_round_trip_match_seqeval(tmp_path):
     sentences = _raw_sentences(path)
     assert len(again) == len(sentences)
     for doc, sentence in zip(again, sentences):
-        words = document_words(doc)
+        words = doc.words()
         assert [doc.text[s:e] for s, e in words] == [token for token, _ in sentence]
         expected = [Span(words[s][0], words[e][1], t) for t, s, e in get_entities([tag for _, tag in sentence])]
         assert doc.entities == sorted(expected)

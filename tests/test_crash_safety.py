@@ -9,6 +9,7 @@ Determinism on CPU: fixed seed (which, since training seeds before the classifie
 head's initialisation too), sequential sampling, no dataloader workers. The Trainer saves and restores the RNG
 states with each checkpoint, so dropout stays on and is part of what must resume exactly.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,29 +26,36 @@ import torch
 from safetensors.torch import load_file
 
 from arabic_news import cli
-from arabic_news.inference import METADATA_FILE
+from arabic_news.checkpoint import METADATA_FILE
 
 from .conftest import ROOT, read_json, write_config
 
 pytestmark = pytest.mark.slow
 
-EPOCHS = 20          # ~5 steps each: the run must still be training when its first checkpoint appears
+EPOCHS = 20  # ~5 steps each: the run must still be training when its first checkpoint appears
 KILL_TIMEOUT_S = 120  # generous: two shared cores, and the subprocess imports torch and transformers first
 # One torch thread everywhere: on two cores shared with other jobs, two spinning OpenMP threads made these tiny
 # steps 20 times slower; and the killed, resumed and reference runs then also sum in the same order.
 SUBPROCESS_ENV = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
 
 
-
 def crash_config(folder: Path, tiny_encoder: Path, tiny_corpus: dict, output_dir: Path) -> Path:
     return write_config(
-        folder / f"{output_dir.name}.yaml", task="ner",
+        folder / f"{output_dir.name}.yaml",
+        task="ner",
         model={"name_or_path": str(tiny_encoder)},
         data={"train": str(tiny_corpus["train"]), "dev": str(tiny_corpus["dev"])},
         preprocessing={"max_length": 24, "stride": 6},
-        training={"output_dir": str(output_dir), "num_train_epochs": EPOCHS, "learning_rate": 5e-3,
-                  "per_device_train_batch_size": 4, "seed": 11, "train_sampling_strategy": "sequential",
-                  "dataloader_num_workers": 0})
+        training={
+            "output_dir": str(output_dir),
+            "num_train_epochs": EPOCHS,
+            "learning_rate": 5e-3,
+            "per_device_train_batch_size": 4,
+            "seed": 11,
+            "train_sampling_strategy": "sequential",
+            "dataloader_num_workers": 0,
+        },
+    )
 
 
 def train_command(config: Path) -> list[str]:
@@ -56,8 +64,10 @@ def train_command(config: Path) -> list[str]:
 
 def complete_checkpoints(out: Path) -> list[Path]:
     """Checkpoints whose trainer_state.json (the Trainer's last write) is there."""
-    return sorted((p for p in out.glob("checkpoint-*") if (p / "trainer_state.json").is_file()),
-                  key=lambda p: int(p.name.split("-")[1]))
+    return sorted(
+        (p for p in out.glob("checkpoint-*") if (p / "trainer_state.json").is_file()),
+        key=lambda p: int(p.name.split("-")[1]),
+    )
 
 
 def start(command: list[str], log: Path) -> subprocess.Popen:
@@ -172,13 +182,21 @@ def test_a_folder_with_weights_but_no_metadata_is_refused_at_load(tmp_path, tiny
     articles = tmp_path / "article.txt"
     articles.write_text("التقى ماكرون في باريس بوفد من الأمم المتحدة.", encoding="utf-8")
     capsys.readouterr()
-    assert cli.main(["predict", "--checkpoint", str(partial), "--input", str(articles),
-                     "--output", str(tmp_path / "out.jsonl")]) == 1
+    assert (
+        cli.main(
+            ["predict", "--checkpoint", str(partial), "--input", str(articles), "--output", str(tmp_path / "out.jsonl")]
+        )
+        == 1
+    )
     message = capsys.readouterr().err
     assert f"{partial}" in message and f"no {METADATA_FILE}" in message and "rerun" in message
     assert not (tmp_path / "out.jsonl").exists()
     # the same folder with its metadata back loads fine: the refusal was about the marker only
     shutil.copy(done / METADATA_FILE, partial / METADATA_FILE)
-    assert cli.main(["predict", "--checkpoint", str(partial), "--input", str(articles),
-                     "--output", str(tmp_path / "out.jsonl")]) == 0
+    assert (
+        cli.main(
+            ["predict", "--checkpoint", str(partial), "--input", str(articles), "--output", str(tmp_path / "out.jsonl")]
+        )
+        == 0
+    )
     assert (tmp_path / "out.jsonl").is_file()

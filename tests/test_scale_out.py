@@ -15,6 +15,7 @@ pass. That changes results in the 7th significant digit; over a few Adam steps o
 below the tolerance used (1e-4 relative on the loss, 1e-4 on weights), while any real difference (one window more
 or less in a batch, a different order, a loss N times too large) moves the loss curve by 1e-2 or more.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,8 @@ from safetensors.torch import load_file
 from transformers import AutoModelForTokenClassification
 
 from arabic_news import cli
-from arabic_news.inference import METADATA_FILE, load
+from arabic_news.checkpoint import METADATA_FILE
+from arabic_news.inference import load
 
 from .conftest import ROOT, read_json, write_config
 
@@ -39,7 +41,6 @@ pytestmark = pytest.mark.slow
 
 PER_DEVICE_BATCH, PROCESSES = 2, 2
 SUBPROCESS_ENV = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
-
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +57,29 @@ def encoder_without_dropout(tiny_encoder, tmp_path_factory) -> Path:
 def scale_config(encoder_without_dropout, tiny_corpus, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("scale-out")
     return write_config(
-        folder / "ner.yaml", task="ner",
+        folder / "ner.yaml",
+        task="ner",
         model={"name_or_path": str(encoder_without_dropout)},
         data={"train": str(tiny_corpus["train"]), "dev": str(tiny_corpus["dev"])},
         preprocessing={"max_length": 24, "stride": 6},
-        training={"output_dir": str(folder / "unused"), "num_train_epochs": 3, "learning_rate": 5e-3,
-                  "per_device_train_batch_size": PER_DEVICE_BATCH, "seed": 3, "train_sampling_strategy": "sequential",
-                  "dataloader_drop_last": True, "dataloader_num_workers": 0, "logging_strategy": "steps",
-                  "logging_steps": 1, "ddp_find_unused_parameters": False,
-                  # compare the last step's weights: picking a "best" epoch by a dev F1 that float noise can tie or
-                  # flip would compare different checkpoints (seen in a CI clone)
-                  "eval_strategy": "no", "load_best_model_at_end": False})
+        training={
+            "output_dir": str(folder / "unused"),
+            "num_train_epochs": 3,
+            "learning_rate": 5e-3,
+            "per_device_train_batch_size": PER_DEVICE_BATCH,
+            "seed": 3,
+            "train_sampling_strategy": "sequential",
+            "dataloader_drop_last": True,
+            "dataloader_num_workers": 0,
+            "logging_strategy": "steps",
+            "logging_steps": 1,
+            "ddp_find_unused_parameters": False,
+            # compare the last step's weights: picking a "best" epoch by a dev F1 that float noise can tie or
+            # flip would compare different checkpoints (seen in a CI clone)
+            "eval_strategy": "no",
+            "load_best_model_at_end": False,
+        },
+    )
 
 
 def free_port() -> int:
@@ -76,11 +89,24 @@ def free_port() -> int:
 
 
 LAUNCHERS = {
-    "torchrun": lambda: [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                         f"--nproc_per_node={PROCESSES}"],
-    "accelerate": lambda: [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
-                           f"--num_processes={PROCESSES}", "--num_machines=1", "--mixed_precision=no",
-                           "--dynamo_backend=no", f"--main_process_port={free_port()}"],
+    "torchrun": lambda: [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={PROCESSES}",
+    ],
+    "accelerate": lambda: [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        f"--num_processes={PROCESSES}",
+        "--num_machines=1",
+        "--mixed_precision=no",
+        "--dynamo_backend=no",
+        f"--main_process_port={free_port()}",
+    ],
 }
 
 
@@ -100,8 +126,19 @@ def test_two_processes_train_the_model_of_one_process_with_the_same_global_batch
     distributed, single = tmp_path / f"{launcher}-2x{PER_DEVICE_BATCH}", tmp_path / f"single-1x{2 * PER_DEVICE_BATCH}"
     running = launch(launcher, scale_config, distributed, tmp_path / f"{launcher}.log")
     # Meanwhile, in this process: one process, per-device batch doubled, so the global batch is the same.
-    assert cli.main(["train", str(scale_config), "--set", f"training.output_dir={single}",
-                     "--set", f"training.per_device_train_batch_size={PROCESSES * PER_DEVICE_BATCH}"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                str(scale_config),
+                "--set",
+                f"training.output_dir={single}",
+                "--set",
+                f"training.per_device_train_batch_size={PROCESSES * PER_DEVICE_BATCH}",
+            ]
+        )
+        == 0
+    )
     running.wait(timeout=300)
     output = (tmp_path / f"{launcher}.log").read_text(encoding="utf-8")
     assert running.returncode == 0, output[-4000:]

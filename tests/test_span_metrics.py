@@ -1,12 +1,19 @@
 """Character-span scores and the error breakdown on crafted cases whose every figure is known in advance."""
+
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arabic_news.document import Document, Span
-from arabic_news.span_metrics import ERROR_CLASSES, clitic_equivalent, document_counts, error_breakdown, span_scores
+from arabic_news.data.document import Document, Span
+from arabic_news.tasks.ner.spans import (
+    ERROR_CLASSES,
+    clitic_equivalent,
+    document_counts,
+    error_breakdown,
+    span_scores,
+)
 
 TEXT = "زار محمد صلاح القاهرة ثم وأذربيجان مع وفد منظمة الصحة العالمية أمس"
 
@@ -21,8 +28,9 @@ def doc(*spans: Span, text: str = TEXT, doc_id: str = "d") -> Document:
     return Document(doc_id, text, None, list(spans))
 
 
-GOLD = doc(span("محمد صلاح", "PERS"), span("القاهرة", "LOC"), span("أذربيجان", "LOC"),
-           span("منظمة الصحة العالمية", "ORG"))
+GOLD = doc(
+    span("محمد صلاح", "PERS"), span("القاهرة", "LOC"), span("أذربيجان", "LOC"), span("منظمة الصحة العالمية", "ORG")
+)
 
 
 def prf(scores: dict) -> tuple[float, float, float]:
@@ -30,15 +38,18 @@ def prf(scores: dict) -> tuple[float, float, float]:
 
 
 # ---- clitic-tolerant matching ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("text, gold, predicted, expected", [
-    ("ثم وأذربيجان", "أذربيجان", "وأذربيجان", True),       # wa- glued to the name
-    ("ثم بالقاهرة", "القاهرة", "بالقاهرة", True),           # bi-
-    ("ثم فلبيروت", "بيروت", "فلبيروت", True),               # fa- + li-: two proclitics
-    ("ثم وـأذربيجان", "أذربيجان", "وـأذربيجان", True),      # wa- with a tatweel
-    ("ثم القاهرة", "القاهرة", "قاهرة", False),               # the article al- is not a proclitic
-    ("ثم وأذربيجان", "أذربيجان", "وأذربيج", False),          # different end: never forgiven
-    ("ثم القاهرة", "القاهرة", "القاهرة", True),               # identical spans
-])
+@pytest.mark.parametrize(
+    "text, gold, predicted, expected",
+    [
+        ("ثم وأذربيجان", "أذربيجان", "وأذربيجان", True),  # wa- glued to the name
+        ("ثم بالقاهرة", "القاهرة", "بالقاهرة", True),  # bi-
+        ("ثم فلبيروت", "بيروت", "فلبيروت", True),  # fa- + li-: two proclitics
+        ("ثم وـأذربيجان", "أذربيجان", "وـأذربيجان", True),  # wa- with a tatweel
+        ("ثم القاهرة", "القاهرة", "قاهرة", False),  # the article al- is not a proclitic
+        ("ثم وأذربيجان", "أذربيجان", "وأذربيج", False),  # different end: never forgiven
+        ("ثم القاهرة", "القاهرة", "القاهرة", True),  # identical spans
+    ],
+)
 def test_clitic_equivalence_forgives_only_leading_proclitics(text, gold, predicted, expected):
     g = Span(text.rindex(gold), text.rindex(gold) + len(gold), "LOC")
     p = Span(text.index(predicted), text.index(predicted) + len(predicted), "LOC")
@@ -72,8 +83,9 @@ def test_spurious_only_has_zero_precision_and_no_support():
 
 
 def test_clitic_boundary_is_forgiven_only_by_the_tolerant_match():
-    pred = doc(span("محمد صلاح", "PERS"), span("القاهرة", "LOC"), span("وأذربيجان", "LOC"),
-               span("منظمة الصحة العالمية", "ORG"))
+    pred = doc(
+        span("محمد صلاح", "PERS"), span("القاهرة", "LOC"), span("وأذربيجان", "LOC"), span("منظمة الصحة العالمية", "ORG")
+    )
     exact, tolerant = span_scores([GOLD], [pred]), span_scores([GOLD], [pred], tolerant=True)
     assert prf(exact["micro"]) == (0.75, 0.75, 0.75)
     assert prf(exact["per_type"]["LOC"]) == (0.5, 0.5, 0.5)
@@ -81,9 +93,12 @@ def test_clitic_boundary_is_forgiven_only_by_the_tolerant_match():
 
 
 def test_other_boundary_errors_and_type_errors_are_not_forgiven():
-    pred = doc(span("محمد", "PERS"),                     # a name cut short: end differs
-               span("القاهرة", "ORG"),                   # right span, wrong type
-               span("أذربيجان", "LOC"), span("الصحة العالمية", "ORG"))  # a non-clitic word dropped at the start
+    pred = doc(
+        span("محمد", "PERS"),  # a name cut short: end differs
+        span("القاهرة", "ORG"),  # right span, wrong type
+        span("أذربيجان", "LOC"),
+        span("الصحة العالمية", "ORG"),
+    )  # a non-clitic word dropped at the start
     for tolerant in (False, True):
         scores = span_scores([GOLD], [pred], tolerant=tolerant)
         assert prf(scores["micro"]) == (0.25, 0.25, 0.25)
@@ -95,12 +110,12 @@ def test_per_type_micro_and_macro_figures():
     pred = doc(span("محمد صلاح", "PERS"), span("القاهرة", "LOC"), span("منظمة الصحة العالمية", "LOC"))
     scores = span_scores([GOLD], [pred])
     assert prf(scores["per_type"]["PERS"]) == (1.0, 1.0, 1.0)
-    assert prf(scores["per_type"]["LOC"]) == (0.5, 0.5, 0.5)          # tp 1, fp 1, fn 1
+    assert prf(scores["per_type"]["LOC"]) == (0.5, 0.5, 0.5)  # tp 1, fp 1, fn 1
     assert prf(scores["per_type"]["ORG"]) == (0.0, 0.0, 0.0)
-    micro = scores["micro"]                                            # tp 2, fp 1, fn 2
+    micro = scores["micro"]  # tp 2, fp 1, fn 2
     assert micro["precision"] == pytest.approx(2 / 3) and micro["recall"] == 0.5
     assert micro["f1"] == pytest.approx(4 / 7)
-    assert scores["macro"]["f1"] == pytest.approx(0.5)                 # (1 + 0.5 + 0) / 3
+    assert scores["macro"]["f1"] == pytest.approx(0.5)  # (1 + 0.5 + 0) / 3
     assert scores["macro"]["precision"] == pytest.approx(0.5)
 
 
@@ -114,21 +129,40 @@ def test_scores_add_up_over_documents():
 
 # ---- error breakdown ---------------------------------------------------------------------------------------------
 def test_every_error_class_is_counted_once_with_a_confusion_matrix_and_examples():
-    gold = doc(span("محمد صلاح", "PERS"), span("القاهرة", "LOC"), span("أذربيجان", "LOC"),
-               span("منظمة الصحة العالمية", "ORG"), span("أمس", "MISC"))
-    pred = doc(span("محمد صلاح", "PERS"),            # correct
-               span("القاهرة", "ORG"),               # wrong type
-               span("وأذربيجان", "LOC"),             # boundary (same type, overlapping)
-               span("منظمة الصحة", "LOC"),           # boundary and type
-               span("وفد", "ORG"))                   # spurious; MISC `أمس` is missed
+    gold = doc(
+        span("محمد صلاح", "PERS"),
+        span("القاهرة", "LOC"),
+        span("أذربيجان", "LOC"),
+        span("منظمة الصحة العالمية", "ORG"),
+        span("أمس", "MISC"),
+    )
+    pred = doc(
+        span("محمد صلاح", "PERS"),  # correct
+        span("القاهرة", "ORG"),  # wrong type
+        span("وأذربيجان", "LOC"),  # boundary (same type, overlapping)
+        span("منظمة الصحة", "LOC"),  # boundary and type
+        span("وفد", "ORG"),
+    )  # spurious; MISC `أمس` is missed
     result = error_breakdown([gold], [pred])
-    assert result["counts"] == {"correct": 1, "wrong_type": 1, "boundary": 1, "boundary_and_type": 1,
-                                "missed": 1, "spurious": 1}
+    assert result["counts"] == {
+        "correct": 1,
+        "wrong_type": 1,
+        "boundary": 1,
+        "boundary_and_type": 1,
+        "missed": 1,
+        "spurious": 1,
+    }
     assert list(result["counts"]) == list(ERROR_CLASSES)
     confusion = result["confusion"]
     assert set(confusion) == {"LOC", "MISC", "O", "ORG", "PERS"}
-    expected_cells = {("PERS", "PERS"): 1, ("LOC", "ORG"): 1, ("LOC", "LOC"): 1, ("ORG", "LOC"): 1,
-                      ("MISC", "O"): 1, ("O", "ORG"): 1}
+    expected_cells = {
+        ("PERS", "PERS"): 1,
+        ("LOC", "ORG"): 1,
+        ("LOC", "LOC"): 1,
+        ("ORG", "LOC"): 1,
+        ("MISC", "O"): 1,
+        ("O", "ORG"): 1,
+    }
     for a in confusion:
         for b in confusion[a]:
             assert confusion[a][b] == expected_cells.get((a, b), 0), (a, b)

@@ -1,16 +1,20 @@
 """Training end to end on a tiny encoder: both tasks, both granularities, reload with no project code, resume."""
+
 from __future__ import annotations
 
-import json
-
 import pytest
-from transformers import (AutoModelForSequenceClassification, AutoModelForTokenClassification, TrainerCallback,
-                          pipeline)
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    TrainerCallback,
+    pipeline,
+)
 
-from arabic_news.config import config_from_dict
+from arabic_news.checkpoint import METADATA_FILE
 from arabic_news.errors import ConfigError
-from arabic_news.inference import METADATA_FILE, load
+from arabic_news.inference import load
 from arabic_news.training import train
+from arabic_news.training.config import config_from_dict
 
 from .conftest import read_json
 
@@ -23,9 +27,15 @@ def make_config(tmp_path, tiny_encoder, tiny_corpus, task="ner", granularity="su
         "model": {"name_or_path": str(tiny_encoder)},
         "data": {"train": str(tiny_corpus["train"]), "dev": str(tiny_corpus["dev"])},
         "preprocessing": {"granularity": granularity, "max_length": 24, "stride": 6},
-        "training": {"output_dir": str(tmp_path / f"{task}-{granularity}"), "num_train_epochs": 6,
-                     "learning_rate": 5e-3, "per_device_train_batch_size": 8, "seed": 7,
-                     "save_total_limit": 2, **training},
+        "training": {
+            "output_dir": str(tmp_path / f"{task}-{granularity}"),
+            "num_train_epochs": 6,
+            "learning_rate": 5e-3,
+            "per_device_train_batch_size": 8,
+            "seed": 7,
+            "save_total_limit": 2,
+            **training,
+        },
     }
     return config_from_dict(raw)
 
@@ -47,7 +57,14 @@ def test_ner_training_learns_and_reloads_without_project_code(tmp_path, tiny_enc
     assert set(meta["labels"]) == expected
     assert set(meta["scores"]["dev"]) == {"f1", "precision", "recall"}
     assert len(meta["data"]["train"]["sha256"]) == 64
-    for name in ("model.safetensors", "config.json", "tokenizer.json", "config.yaml", "training_curve.png", "README.md"):
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "config.yaml",
+        "training_curve.png",
+        "README.md",
+    ):
         assert (out / name).is_file(), name
     assert not list(out.glob("checkpoint-*")), "intermediate checkpoints are removed once the model is finished"
     assert not list(out.glob("*.bin"))

@@ -4,14 +4,16 @@ A crash or Ctrl-C in the middle of writing a data file or a report must never le
 looks complete, so every writer goes through `atomic_write`: it writes a temporary file in the target folder,
 fsyncs it and renames it over the target in one step (`os.replace` is atomic on POSIX and Windows).
 """
+
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from .errors import DataError
 
@@ -29,8 +31,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         raise ValueError(f"atomic_write supports modes 'w' and 'wb', not {mode!r}")
     target = Path(path)
     if target.is_dir():  # os.replace would fail only after all the work, with a bare IsADirectoryError
-        raise DataError("this is a folder, but a file is to be written here", path=target,
-                        hint="give a file path, e.g. inside that folder")
+        raise DataError(
+            "this is a folder, but a file is to be written here",
+            path=target,
+            hint="give a file path, e.g. inside that folder",
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     binary = "b" in mode
@@ -79,7 +84,8 @@ def read_utf8(path: str | os.PathLike) -> str:
         line = raw.count(b"\n", 0, err.start) + 1
         raise DataError(
             f"byte 0x{raw[err.start]:02x} at byte offset {err.start} is not valid UTF-8",
-            path=path, line=line,
+            path=path,
+            line=line,
             hint="re-encode the file as UTF-8, e.g. `iconv -f WINDOWS-1256 -t UTF-8 IN > OUT` for older Arabic files",
         ) from None
     return text[1:] if text.startswith(_BOM) else text
@@ -107,3 +113,15 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def save_figure(fig, path: Path) -> None:
+    """Write a matplotlib figure atomically (temp file, then rename)."""
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -1,4 +1,5 @@
 """Errors that tell the user where the problem is and how to fix it."""
+
 from __future__ import annotations
 
 
@@ -27,3 +28,7 @@ class ConfigError(ArabicNewsError):
 
 class CheckpointError(ArabicNewsError):
     """A checkpoint folder that cannot be used as it is."""
+
+
+class DataWarning(UserWarning):
+    """Data that can be used but deserves a look (repaired tag sequences, spans widened to whole words)."""

@@ -1,0 +1,42 @@
+"""Raw text: a .txt file, or a folder of them, one article per file; no labels. The id is the file stem."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..atomic import read_utf8
+from ..errors import DataError
+from .document import Document
+
+
+class TxtCodec:
+    name = "txt"
+    extensions = (".txt",)
+    reads_folders = True
+    writable = False
+
+    def sniff(self, path: Path) -> bool:
+        return True
+
+    def read(
+        self, path, *, label_field_hint: str | None = None, issues: list[DataError] | None = None
+    ) -> list[Document]:
+        return read_txt(path)
+
+    def write(self, docs: list[Document], path, *, scheme: str = "IOB2") -> None:
+        raise DataError(
+            "txt is an input format only", path=path, hint="write .jsonl to keep texts together with their labels"
+        )
+
+
+def read_txt(path: str | os.PathLike) -> list[Document]:
+    target = Path(path)
+    files = (
+        [target]
+        if target.is_file()
+        else sorted(p for p in target.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
+    )
+    if not files:
+        raise DataError("the folder has no .txt files", path=path, hint="put one article per .txt file in it")
+    return [Document(id=file.stem, text=read_utf8(file)) for file in files]

@@ -1,0 +1,87 @@
+"""Topic classification: from a Document to model inputs, and from logits back to a topic.
+
+Articles are often longer than the encoder's window. Two strategies, stored in the checkpoint:
+`head` reads the title and the first tokens (news puts the topic up front; one window, the rest is cut and counted);
+`chunks` covers the whole article with overlapping windows and averages their logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ...data import Document
+from ...text import (
+    NormalizeOptions,
+    Window,
+    make_windows,
+    normalize,
+    special_tokens_template,
+)
+
+
+@dataclass
+class EncodedTopicDocument:
+    input_ids: list[int]  # without special tokens
+    windows: list[Window]
+    truncated_tokens: int  # tokens the `head` strategy leaves out
+
+
+class TopicCodec:
+    def __init__(
+        self,
+        tokenizer,
+        labels: list[str],
+        strategy: str = "head",
+        max_length: int = 256,
+        stride: int = 64,
+        normalize_options: NormalizeOptions | None = None,
+        use_title: bool = True,
+    ):
+        self.tokenizer, self.labels, self.strategy = tokenizer, list(labels), strategy
+        self.label2id = {label: i for i, label in enumerate(self.labels)}
+        self.max_length, self.stride, self.use_title = max_length, stride, use_title
+        self.normalize_options = normalize_options or NormalizeOptions()
+        self.prefix, self.suffix = special_tokens_template(tokenizer)
+        self.body_length = max_length - len(self.prefix) - len(self.suffix)
+
+    def input_text(self, doc: Document) -> str:
+        title = doc.meta.get("title") if self.use_title else None
+        text = f"{title}\n{doc.text}" if isinstance(title, str) and title.strip() else doc.text
+        return normalize(text, self.normalize_options).text
+
+    def encode(self, doc: Document) -> EncodedTopicDocument:
+        ids = self.tokenizer(self.input_text(doc), add_special_tokens=False, verbose=False)["input_ids"]
+        if self.strategy == "head":
+            kept = ids[: self.body_length]
+            return EncodedTopicDocument(kept, make_windows(len(kept), self.body_length, 0), len(ids) - len(kept))
+        return EncodedTopicDocument(ids, make_windows(len(ids), self.body_length, self.stride), 0)
+
+    def inference_features(self, encoded: EncodedTopicDocument) -> list[dict]:
+        out = []
+        for w in encoded.windows:
+            input_ids = self.prefix + encoded.input_ids[w.start : w.end] + self.suffix
+            out.append({"input_ids": input_ids, "attention_mask": [1] * len(input_ids)})
+        return out
+
+    def training_features(self, doc: Document, encoded: EncodedTopicDocument | None = None) -> list[dict]:
+        label = self.label2id[doc.topic]
+        return [dict(features, labels=label) for features in self.inference_features(encoded or self.encode(doc))]
+
+    def decode(self, window_logits: list[np.ndarray]) -> tuple[str, float, dict[str, float]]:
+        """Mean logits over the windows -> (label, probability, all class probabilities)."""
+        logits = np.mean(np.stack(window_logits), axis=0)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        best = int(probs.argmax())
+        return self.labels[best], float(probs[best]), {label: float(p) for label, p in zip(self.labels, probs)}
+
+    def decode_into(self, doc: Document, encoded: EncodedTopicDocument, window_logits: list[np.ndarray]) -> Document:
+        label, score, probs = self.decode(window_logits)
+        return replace(
+            doc,
+            topic=label,
+            topic_score=round(score, 6),
+            topic_probabilities={k: round(v, 6) for k, v in probs.items()},
+        )

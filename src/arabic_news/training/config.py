@@ -1,0 +1,268 @@
+"""Experiment configs: small YAML files with sections task, model, data, preprocessing, training.
+
+`training` is handed to `transformers.TrainingArguments` as it is (every Trainer option works without being
+re-declared here); the other sections are typed dataclasses, checked key by key so that a typo names the file, the
+key and the closest valid key. Relative data paths resolve against the current working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+from ..tasks import TASKS, Preprocessing, Task
+from ..text import NormalizeOptions
+
+GRANULARITIES = ("word", "subword")
+TOPIC_INPUTS = ("head", "chunks")
+# Keys of the `training` section that the project reads itself rather than TrainingArguments.
+PROJECT_TRAINING_KEYS = {"early_stopping_patience", "class_weights", "overwrite_output_dir"}
+
+
+@dataclass
+class ModelConfig:
+    name_or_path: str = "embedded:e5-small"
+    freeze_embeddings: bool = False  # freeze the word embeddings (most of a multilingual encoder's parameters)
+
+
+@dataclass
+class DataConfig:
+    train: str | None = None
+    dev: str | None = None
+    test: str | None = None
+    dev_fraction: float | None = None  # take the LAST fraction of train as dev when no dev file is given
+
+
+PreprocessingConfig = Preprocessing  # the section's keys are the checkpoint's preprocessing settings
+
+
+@dataclass
+class Config:
+    task: str = "ner"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
+    training: dict[str, Any] = field(default_factory=dict)
+    source: str = "<config>"  # where it was read from, for messages
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out.pop("source")
+        return out
+
+    @property
+    def task_type(self) -> Task:
+        return TASKS[self.task]
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.training["output_dir"])
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads `5e-5` as a string (it wants `5.0e-5`); learning rates are written that way, so accept it."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$|^[-+]?(?:\d+\.\d*|\.\d+)$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str):
+    return yaml.load(text, Loader=_Loader)
+
+
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "preprocessing": PreprocessingConfig}
+TOP_KEYS = ("extends", "task", "model", "data", "preprocessing", "training")
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
+    """Read a YAML config (and the config it `extends`), apply `section.key=value` overrides, validate."""
+    raw = _read_yaml(Path(path))
+    for item in overrides:
+        apply_override(raw, item)
+    return config_from_dict(raw, source=str(path))
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """One config file as a dict; `extends: base.yaml` (relative to this file) is merged underneath it."""
+    if not path.is_file():
+        raise ConfigError(
+            f"config file {str(path)!r} does not exist",
+            hint="pass the path of a YAML file, e.g. configs/sample-ner.yaml",
+        )
+    try:
+        raw = parse_yaml(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise ConfigError(
+            f"invalid YAML: {getattr(err, 'problem', err)}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            hint="check indentation and quoting",
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            "a config must be a mapping of sections", path=path, hint=f"use the sections {', '.join(TOP_KEYS)}"
+        )
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    base_path = (path.parent / str(base)).resolve()
+    if base_path in seen:
+        raise ConfigError(f"configs extend each other in a loop ({base})", path=path, hint="remove one `extends`")
+    return _merge(_read_yaml(base_path, seen + (base_path,)), raw)
+
+
+def _merge(base: dict, top: dict) -> dict:
+    merged = dict(base)
+    for key, value in top.items():
+        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def apply_override(raw: dict, item: str) -> None:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(
+            f"override {item!r} is not of the form section.key=value",
+            path="--set",
+            hint="write e.g. --set training.num_train_epochs=3",
+        )
+    *parents, leaf = key.strip().split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {item!r}: {part!r} is not a section", path="--set")
+    node[leaf] = parse_yaml(value) if value.strip() else None
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "<config>") -> Config:
+    _check_keys(raw, TOP_KEYS, source, "")
+    task = raw.get("task", "ner")
+    if task not in TASKS:
+        raise ConfigError(
+            f"task must be one of {tuple(TASKS)}, got {task!r}", path=source, hint="set task: ner or task: topic"
+        )
+    sections = {name: _build_section(cls, raw.get(name) or {}, source, name) for name, cls in SECTIONS.items()}
+    training = dict(raw.get("training") or {})
+    _check_training(training, source)
+    config = Config(task=task, training=training, source=source, **sections)
+    _check_values(config)
+    return config
+
+
+def _check_keys(given: dict, valid: typing.Iterable[str], source: str, section: str) -> None:
+    valid = list(valid)
+    for key in given:
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            name = f"{section}.{key}" if section else str(key)
+            hint = (
+                f"did you mean {section + '.' if section else ''}{close[0]}?"
+                if close
+                else f"valid keys: {', '.join(valid)}"
+            )
+            raise ConfigError(f"unknown key {name!r}", path=source, hint=hint)
+
+
+def _build_section(cls: type, values: Any, source: str, section: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"section {section!r} must be a mapping, got {type(values).__name__}", path=source)
+    hints = typing.get_type_hints(cls)
+    _check_keys(values, hints, source, section)
+    for key, value in values.items():
+        if not _matches(value, hints[key]):
+            raise ConfigError(
+                f"{section}.{key} must be {_type_name(hints[key])}, got {value!r} ({type(value).__name__})",
+                path=source,
+                hint=f"write e.g. {section}.{key}: {_example(hints[key])}",
+            )
+    return cls(**values)
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is dict:
+        return isinstance(value, dict)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(hint))
+    return "null" if hint is type(None) else getattr(hint, "__name__", str(hint))
+
+
+def _example(hint: Any) -> str:
+    names = _type_name(hint)
+    for name, example in (("bool", "true"), ("int", "128"), ("float", "0.1"), ("dict", "{}"), ("str", "value")):
+        if name in names:
+            return example
+    return "null"
+
+
+def _check_training(training: dict[str, Any], source: str) -> None:
+    from transformers import TrainingArguments
+
+    valid = {f.name for f in dataclasses.fields(TrainingArguments)} | PROJECT_TRAINING_KEYS
+    _check_keys(training, sorted(valid), source, "training")
+    if not training.get("output_dir"):
+        raise ConfigError("training.output_dir is required", path=source, hint="add training.output_dir: runs/my-model")
+
+
+def _check_values(config: Config) -> None:
+    p, source = config.preprocessing, config.source
+    if p.granularity not in GRANULARITIES:
+        raise ConfigError(
+            f"preprocessing.granularity must be one of {GRANULARITIES}, got {p.granularity!r}", path=source
+        )
+    if p.topic_input not in TOPIC_INPUTS:
+        raise ConfigError(
+            f"preprocessing.topic_input must be one of {TOPIC_INPUTS}, got {p.topic_input!r}", path=source
+        )
+    if p.max_length < 8:
+        raise ConfigError(f"preprocessing.max_length must be at least 8, got {p.max_length}", path=source)
+    if not 0 <= p.stride <= (p.max_length - 2) // 2:
+        raise ConfigError(
+            f"preprocessing.stride must be between 0 and half the window ({(p.max_length - 2) // 2}), got {p.stride}",
+            path=source,
+            hint="use about a quarter of max_length",
+        )
+    try:
+        NormalizeOptions.from_dict(p.normalize)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"preprocessing.normalize: {err}", path=source) from None
+    if config.data.train is None:
+        raise ConfigError("data.train is required", path=source, hint="set data.train: path/to/train.jsonl (or .conll)")
+    weights = config.training.get("class_weights")
+    if weights not in (None, "balanced"):
+        raise ConfigError(f"training.class_weights must be null or 'balanced', got {weights!r}", path=source)
+
+
+def save_config(config: Config, path: Path) -> None:
+    from ..atomic import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), allow_unicode=True, sort_keys=False))

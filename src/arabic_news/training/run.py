@@ -1,0 +1,196 @@
+"""Fine-tune an encoder for one task with the Hugging Face Trainer, from a Config to a finished checkpoint folder.
+
+The folder loads with the Auto classes and `pipeline` with no project code; beside the weights go the project's
+metadata (written LAST, so its presence marks a finished model), metrics, a training curve and a model card.
+Dev scores during training come from the inference path itself (`TaskModel.predict_documents`), so the number used
+to pick the best epoch is the number a user will see.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from transformers import EarlyStoppingCallback, Trainer, set_seed
+
+from ..atomic import atomic_write_json
+from ..checkpoint import (
+    CheckpointMetadata,
+    prepare_output_dir,
+    remove_snapshots,
+    write_metadata,
+)
+from ..data import Document
+from ..errors import ConfigError
+from ..inference import TaskModel
+from ..modeling import load_tokenizer, resolve_model_path
+from ..tasks import Preprocessing
+from ..text import NormalizeOptions
+from .arguments import default_training_arguments, training_arguments
+from .card import plot_training_curve, write_model_card
+from .config import Config, save_config
+from .loss import class_weighted_loss
+from .splits import fingerprints, load_splits
+
+log = logging.getLogger("arabic_news.training")
+
+
+class ProjectTrainer(Trainer):
+    """A Trainer whose evaluation adds scores computed by predicting the dev Documents through the inference path."""
+
+    def __init__(
+        self, *args, dev_documents: list[Document] | None = None, metadata: CheckpointMetadata | None = None, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.dev_documents, self.metadata = dev_documents or [], metadata
+
+    def evaluation_loop(
+        self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
+    ):
+        output = super().evaluation_loop(dataloader, description, True, ignore_keys, metric_key_prefix)
+        if self.dev_documents:
+            model = TaskModel(self.model, self.processing_class, self.metadata)
+            predicted = model.predict_documents(self.dev_documents, self.args.per_device_eval_batch_size)
+            for key, value in model.task.headline(self.dev_documents, predicted).items():
+                output.metrics[f"{metric_key_prefix}_{key}"] = value
+        return output
+
+
+def train(config: Config, overwrite: bool = False, callbacks: list | None = None) -> Path:
+    """Train one model; rerunning an interrupted run's command resumes from its last checkpoint."""
+    out = config.output_dir
+    resume = prepare_output_dir(out, overwrite or bool(config.training.get("overwrite_output_dir")))
+    model_path, tokenizer = load_encoder_tokenizer(config)
+    train_docs, dev_docs, test_docs = load_splits(config)
+    task = config.task_type
+    labels = task.labels(train_docs, config.preprocessing, config.data.train)
+    metadata = build_metadata(config, labels, model_path)
+    # Seed before the new head is initialised (Trainer seeds only later), so one config gives one model.
+    set_seed(int(config.training.get("seed", default_training_arguments(task)["seed"])))
+    model = TaskModel(load_model(config, model_path, labels), tokenizer, metadata)
+    train_set = features_dataset(model.codec, train_docs, "train")
+    dev_set = features_dataset(model.codec, dev_docs, "dev") if dev_docs else None
+    args = training_arguments(config, has_dev=dev_set is not None)
+    callbacks = list(callbacks or [])
+    if dev_set is not None and config.training.get("early_stopping_patience"):
+        callbacks.append(EarlyStoppingCallback(int(config.training["early_stopping_patience"])))
+    trainer = ProjectTrainer(
+        model=model.model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=dev_set,
+        data_collator=task.collator(tokenizer),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+        compute_loss_func=class_weighted_loss(config, train_docs, labels),
+        dev_documents=dev_docs,
+        metadata=metadata,
+    )
+    if resume:
+        log.warning("resuming the interrupted run from %s", resume)
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume)
+    seconds = time.perf_counter() - started
+    if trainer.is_world_process_zero():
+        finish(trainer, model, config, dev_docs, test_docs, result, seconds)
+    trainer.accelerator.wait_for_everyone()  # under torchrun, no rank returns before rank 0 has finished the folder
+    return out
+
+
+def load_encoder_tokenizer(config: Config):
+    """The encoder's path for `from_pretrained` and its tokenizer; errors name the config file and key."""
+    try:
+        model_path = resolve_model_path(config.model.name_or_path)
+        return model_path, load_tokenizer(model_path)
+    except ConfigError as err:
+        raise ConfigError(f"model.name_or_path: {err.message}", path=err.path or config.source, hint=err.hint) from None
+
+
+def build_metadata(config: Config, labels: list[str], model_path: str) -> CheckpointMetadata:
+    p = config.preprocessing
+    preprocessing = Preprocessing(
+        NormalizeOptions.from_dict(p.normalize).to_dict(),
+        p.granularity,
+        p.max_length,
+        p.stride,
+        p.topic_input,
+        p.use_title,
+    )
+    return CheckpointMetadata(
+        task=config.task,
+        labels=labels,
+        preprocessing=preprocessing,
+        encoder=config.model.name_or_path,
+        encoder_path_at_training=str(model_path),
+        data=fingerprints(config),
+    )
+
+
+def load_model(config: Config, model_path: str, labels: list[str]):
+    try:
+        model = config.task_type.auto_model_class().from_pretrained(
+            model_path,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            use_safetensors=True,
+            trust_remote_code=False,
+        )  # never run a model folder's own code, never ask
+    except (OSError, ValueError) as err:  # what from_pretrained raises for a folder it cannot use
+        raise ConfigError(
+            f"model.name_or_path: cannot load {model_path}: {str(err).splitlines()[0]}",
+            path=config.source,
+            hint="use a folder with config.json and model.safetensors of a standard "
+            "transformers architecture (its own code, auto_map, is never run), or 'embedded:e5-small'",
+        ) from None
+    if config.model.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    return model
+
+
+def features_dataset(codec, docs: list[Document], split: str):
+    from datasets import Dataset
+
+    rows, truncated = [], 0
+    for doc in docs:  # encode once: the features and the count of tokens a 'head' input leaves out
+        encoded = codec.encode(doc)
+        truncated += encoded.truncated_tokens
+        rows.extend(dict(f, length=len(f["input_ids"])) for f in codec.training_features(doc, encoded))
+    log.warning(
+        "%s: %d documents -> %d windows of at most %d tokens%s",
+        split,
+        len(docs),
+        len(rows),
+        codec.max_length,
+        f"; the 'head' strategy leaves out {truncated} tokens" if truncated else "",
+    )
+    return Dataset.from_list(rows)
+
+
+def finish(trainer, model: TaskModel, config: Config, dev_docs, test_docs, result, seconds) -> None:
+    out, metadata = config.output_dir, model.metadata
+    trainer.save_model(str(out))
+    (out / "training_args.bin").unlink(missing_ok=True)  # a pickle; config.yaml records the same settings
+    scores = {"dev": _score(model, dev_docs), "test": _score(model, test_docs)}
+    metadata.scores = {k: v for k, v in scores.items() if v}
+    metadata.training = {
+        "seconds": round(seconds, 1),
+        "global_step": result.global_step,
+        "best_checkpoint": trainer.state.best_model_checkpoint and Path(trainer.state.best_model_checkpoint).name,
+    }
+    save_config(config, out / "config.yaml")
+    atomic_write_json(
+        out / "metrics.json",
+        {"scores": metadata.scores, "train": result.metrics, "log_history": trainer.state.log_history},
+    )
+    plot_training_curve(trainer.state.log_history, out / "training_curve.png", metadata)
+    write_model_card(out / "README.md", config, metadata)
+    write_metadata(out, metadata)  # last: marks the folder as a finished model
+    remove_snapshots(out)  # after it: a crash in between leaves a finished model, not a lost run
+
+
+def _score(model: TaskModel, docs: list[Document]) -> dict:
+    if not docs:
+        return {}
+    return model.task.headline(docs, model.predict_documents(docs, batch_size=32))
