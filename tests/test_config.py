@@ -146,3 +146,28 @@ def test_resolved_config_round_trips_through_save(tmp_path):
     save_config(config, tmp_path / "config.yaml")
     again = load_config(Path(tmp_path / "config.yaml"))
     assert again.to_dict() == config.to_dict()
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_on_a_cpu_is_kept_only_where_the_cpu_computes_it_natively(native, monkeypatch, caplog):
+    """On a CPU without AVX-512 BF16 or AMX, autocast emulates bf16 many times slower than fp32: refused there."""
+    import torch
+
+    from arabic_news.training import arguments
+
+    if torch.cuda.is_available():
+        pytest.skip("the CPU rule applies where no GPU is visible")
+    monkeypatch.setattr(arguments, "cpu_has_native_bf16", lambda: native)
+    config = config_from_dict(
+        {"task": "ner", "data": {"train": "t.jsonl"}, "training": {"output_dir": "runs/x", "bf16": True}}
+    )
+    with caplog.at_level("WARNING", logger="arabic_news.training"):
+        args = arguments.training_arguments(config, has_dev=False)
+    assert args.bf16 is native
+    assert ("no native bf16" in caplog.text) is not native
+
+
+def test_the_native_bf16_probe_answers_a_bool():
+    from arabic_news.training.arguments import cpu_has_native_bf16
+
+    assert isinstance(cpu_has_native_bf16(), bool)
