@@ -122,3 +122,34 @@ def test_finished_model_is_not_overwritten_unless_asked(tmp_path, tiny_encoder, 
         train(config)
     train(config, overwrite=True)
     assert (config.output_dir / METADATA_FILE).is_file()
+
+
+def test_freeze_layers_reaches_the_model_and_training_leaves_frozen_weights_alone(tmp_path, tiny_encoder, tiny_corpus):
+    import torch
+    from safetensors.torch import load_file
+
+    from arabic_news.training.run import load_model
+
+    config = make_config(tmp_path, tiny_encoder, tiny_corpus, num_train_epochs=1)
+    config.model.freeze_layers = 1
+    model = load_model(config, str(tiny_encoder), ["O", "B-LOC", "I-LOC"])
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert not any(name.startswith(("bert.embeddings.", "bert.encoder.layer.0.")) for name in trainable)
+    assert any(name.startswith("bert.encoder.layer.1.") for name in trainable) and "classifier.weight" in trainable
+
+    out = train(config)
+    before, after = load_file(tiny_encoder / "model.safetensors"), load_file(out / "model.safetensors")
+    for name in ("encoder.layer.0.output.dense.weight", "embeddings.LayerNorm.weight"):
+        assert torch.equal(before[name], after[f"bert.{name}"]), name
+    assert not torch.equal(
+        before["encoder.layer.1.output.dense.weight"], after["bert.encoder.layer.1.output.dense.weight"]
+    )
+
+
+def test_freeze_layers_beyond_the_encoder_is_a_located_error(tmp_path, tiny_encoder, tiny_corpus):
+    from arabic_news.training.run import load_model
+
+    config = make_config(tmp_path, tiny_encoder, tiny_corpus)
+    config.model.freeze_layers = 3  # the tiny encoder has 2
+    with pytest.raises(ConfigError, match="cannot freeze 3 encoder layers .it has 2 layers."):
+        load_model(config, str(tiny_encoder), ["O", "B-LOC", "I-LOC"])

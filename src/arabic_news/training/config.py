@@ -32,6 +32,7 @@ PROJECT_TRAINING_KEYS = {"early_stopping_patience", "class_weights", "overwrite_
 class ModelConfig:
     name_or_path: str = "embedded:e5-small"
     freeze_embeddings: bool = False  # freeze the word embeddings (most of a multilingual encoder's parameters)
+    freeze_layers: int = 0  # also freeze the whole embeddings block and the bottom N encoder layers
 
 
 @dataclass

@@ -12,6 +12,7 @@ import logging
 import time
 from pathlib import Path
 
+import torch
 from transformers import EarlyStoppingCallback, Trainer, set_seed
 
 from ..atomic import atomic_write_json
@@ -146,7 +147,31 @@ def load_model(config: Config, model_path: str, labels: list[str]):
         ) from None
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    if config.model.freeze_layers:
+        freeze_bottom(model, config.model.freeze_layers, config.source)
     return model
+
+
+def freeze_bottom(model, n_layers: int, source: str) -> None:
+    """Freeze the embeddings block and the bottom `n_layers` encoder layers: backward then stops at layer
+    `n_layers`, so a step costs a forward pass plus the backward of the top layers only."""
+    layers = next(
+        (
+            m
+            for m in model.base_model.modules()
+            if isinstance(m, torch.nn.ModuleList) and len(m) == model.config.num_hidden_layers
+        ),
+        None,
+    )
+    if layers is None or not 0 <= n_layers <= len(layers):
+        count = "no layer stack found" if layers is None else f"it has {len(layers)} layers"
+        raise ConfigError(
+            f"model.freeze_layers: cannot freeze {n_layers} encoder layers ({count})",
+            path=source,
+            hint="use a number between 0 and the encoder's num_hidden_layers",
+        )
+    for module in [model.base_model.embeddings, *layers[:n_layers]]:
+        module.requires_grad_(False)
 
 
 def features_dataset(codec, docs: list[Document], split: str):
