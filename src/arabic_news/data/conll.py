@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write, read_utf8
 from ..errors import DataError, DataWarning
+from .codec import Codec
 from .document import COLUMN_SEPARATORS, Document, Span
 from .schemes import (
     BILOU_PREFIXES,
@@ -47,14 +48,9 @@ _MAX_PLACES = 100  # repair places kept in ConllStats (the count stays exact)
 _PLACES_IN_WARNING = 5
 
 
-class ConllCodec:
+class ConllCodec(Codec):
     name = "conll"
     extensions = (".conll", ".bio", ".iob", ".iob2", ".tsv")
-    reads_folders = False
-    writable = True
-
-    def sniff(self, path: Path) -> bool:
-        return True
 
     def read(
         self, path, *, label_field_hint: str | None = None, issues: list[DataError] | None = None

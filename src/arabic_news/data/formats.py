@@ -1,7 +1,7 @@
 """Read and write Documents in every supported file format, chosen by extension or named explicitly.
 
 Each format is a `Codec` (one module each: conll, jsonl, labelstudio, txt); `CODECS` is the registry. To add a
-format, write a class with the `Codec` members in a new module and add an instance to `CODECS`.
+format, subclass `Codec` (codec.py) in a new module and add an instance to `CODECS`.
 
 | format        | files                         | holds                                                       |
 |---------------|-------------------------------|-------------------------------------------------------------|
@@ -30,36 +30,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
 
 from ..errors import DataError
+from .codec import Codec
 from .conll import ConllCodec
 from .document import Document
 from .jsonl import DoccanoCodec, JsonlCodec
 from .labelstudio import LabelStudioCodec
 from .txt import TxtCodec
-
-
-class Codec(Protocol):
-    """One file format: its name, the extensions it claims, and how to read and write it."""
-
-    name: str
-    extensions: tuple[str, ...]  # lower case, with the dot
-    reads_folders: bool  # a folder path is read by this codec
-    writable: bool  # False for input-only formats
-
-    def sniff(self, path: Path) -> bool:
-        """Whether the file's content is this format, when several codecs claim its extension."""
-
-    def read(
-        self, path, *, label_field_hint: str | None = None, issues: list[DataError] | None = None
-    ) -> list[Document]:
-        """Every document of `path`, validated; with `issues`, problems inside a document are appended there and
-        the offending span or topic is left out instead of raising (syntax errors always raise)."""
-
-    def write(self, docs: list[Document], path, *, scheme: str = "IOB2") -> None:
-        """Write `docs` atomically (`scheme`: the tagging scheme of word-tag formats)."""
-
 
 CODECS: dict[str, Codec] = {
     c.name: c for c in (ConllCodec(), JsonlCodec(), DoccanoCodec(), LabelStudioCodec(), TxtCodec())

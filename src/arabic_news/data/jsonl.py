@@ -12,6 +12,7 @@ from typing import Any
 
 from ..atomic import read_utf8
 from ..errors import DataError
+from .codec import Codec
 from .document import Document
 from .records import (
     check_new_id,
@@ -23,13 +24,11 @@ from .records import (
 )
 
 
-class JsonlCodec:
+class JsonlCodec(Codec):
     """Native records (any record shape is read)."""
 
     name = "jsonl"
     extensions = (".jsonl", ".ndjson")
-    reads_folders = False
-    writable = True
 
     def sniff(self, path: Path) -> bool:
         return not first_record_is_doccano(path)

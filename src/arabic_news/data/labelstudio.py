@@ -11,18 +11,14 @@ from typing import Any
 
 from ..atomic import atomic_write_text, read_utf8
 from ..errors import DataError
+from .codec import Codec
 from .document import Document, Span, typed_fields
 from .records import check_new_id, checked, entity, one_topic, trim_spans, warn_trimmed
 
 
-class LabelStudioCodec:
+class LabelStudioCodec(Codec):
     name = "labelstudio"
     extensions = (".json",)
-    reads_folders = False
-    writable = True
-
-    def sniff(self, path: Path) -> bool:
-        return True
 
     def read(
         self, path, *, label_field_hint: str | None = None, issues: list[DataError] | None = None

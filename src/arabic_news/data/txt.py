@@ -7,17 +7,15 @@ from pathlib import Path
 
 from ..atomic import read_utf8
 from ..errors import DataError
+from .codec import Codec
 from .document import Document
 
 
-class TxtCodec:
+class TxtCodec(Codec):
     name = "txt"
     extensions = (".txt",)
     reads_folders = True
     writable = False
-
-    def sniff(self, path: Path) -> bool:
-        return True
 
     def read(
         self, path, *, label_field_hint: str | None = None, issues: list[DataError] | None = None

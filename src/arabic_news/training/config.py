@@ -43,15 +43,12 @@ class DataConfig:
     dev_fraction: float | None = None  # take the LAST fraction of train as dev when no dev file is given
 
 
-PreprocessingConfig = Preprocessing  # the section's keys are the checkpoint's preprocessing settings
-
-
 @dataclass
 class Config:
     task: str = "ner"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)  # stored in the checkpoint as it is
     training: dict[str, Any] = field(default_factory=dict)
     source: str = "<config>"  # where it was read from, for messages
 
@@ -86,7 +83,7 @@ def parse_yaml(text: str):
     return yaml.load(text, Loader=_Loader)
 
 
-SECTIONS = {"model": ModelConfig, "data": DataConfig, "preprocessing": PreprocessingConfig}
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "preprocessing": Preprocessing}
 TOP_KEYS = ("extends", "task", "model", "data", "preprocessing", "training")
 
 
