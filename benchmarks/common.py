@@ -210,7 +210,7 @@ def evaluate_checkpoints(checkpoints: list[Path], test_path: Path, out: Path) ->
 # ---- results -----------------------------------------------------------------------------------------------------
 def repo_relative(path: Path | str) -> str:
     """`path` relative to the repository root when it lies under its parent folder, else just its name."""
-    resolved = Path(path).resolve()
+    resolved = Path(os.path.abspath(path))  # not resolve(): a symlinked ../shared stays under the repository's parent
     try:
         return os.path.relpath(resolved, REPO_ROOT) if resolved.is_relative_to(REPO_ROOT.parent) else resolved.name
     except ValueError:  # another drive on Windows
