@@ -13,3 +13,4 @@ run ant_svm        python -m benchmarks.ant --systems svm "$@"
 run train_step     python -m benchmarks.train_step
 run inference      python -m benchmarks.inference_speed --checkpoint runs/anercorp-e5-seed42 --data "${DATA_DIR:-../shared/data}/anercorp/test.conll"
 run training_speed python -m benchmarks.training_speed "$@"
+run conll_speed    python -m benchmarks.conll_speed

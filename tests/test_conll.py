@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
 
@@ -280,7 +279,8 @@ def test_writing_nothing_is_an_error(tmp_path):
 
 @pytest.mark.skipif(not (ANERCORP / "train.conll").exists(), reason="../shared/data/anercorp is not present")
 def test_anercorp_train_counts_and_round_trip_match_seqeval(tmp_path):
-    started = time.perf_counter()
+    """Counts and entities only: the round trip's speed is benchmarks/conll_speed.py's to measure (a wall-clock bound
+    here failed under load: 3.4 s alone took 8.1 s beside two busy processes, against a 10 s bound)."""
     path = ANERCORP / "train.conll"
     stats = ConllStats()
     with pytest.warns(DataWarning, match="39 tag"):
@@ -296,7 +296,6 @@ def test_anercorp_train_counts_and_round_trip_match_seqeval(tmp_path):
         assert [doc.text[s:e] for s, e in words] == [token for token, _ in sentence]
         expected = [Span(words[s][0], words[e][1], t) for t, s, e in get_entities([tag for _, tag in sentence])]
         assert doc.entities == sorted(expected)
-    assert time.perf_counter() - started < 10
 
 
 def _raw_sentences(path: Path) -> list[list[tuple[str, str]]]:
