@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from ..data import Document
-from ..errors import DataError
 
 
 @dataclass
@@ -147,11 +146,3 @@ def prf_table(rows: dict[str, dict]) -> list[str]:
     for name, s in rows.items():
         out.append(f"| {name} | {pct(s['precision'])} | {pct(s['recall'])} | {pct(s['f1'])} | {s.get('support', '')} |")
     return out
-
-
-def missing_topics_error(split: str, missing: list[str], path: object) -> DataError:
-    return DataError(
-        f"{len(missing)} {split} documents have no topic (first: {missing[0]!r})",
-        path=path,
-        hint="add a topic to every document, or use task: ner",
-    )

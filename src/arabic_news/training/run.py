@@ -8,6 +8,7 @@ to pick the best epoch is the number a user will see.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -26,7 +27,6 @@ from ..data import Document
 from ..errors import ConfigError
 from ..inference import TaskModel
 from ..modeling import load_tokenizer, resolve_model_path
-from ..tasks import Preprocessing
 from ..text import NormalizeOptions
 from .arguments import default_training_arguments, training_arguments
 from .card import plot_training_curve, write_model_card
@@ -109,15 +109,9 @@ def load_encoder_tokenizer(config: Config):
 
 
 def build_metadata(config: Config, labels: list[str], model_path: str) -> CheckpointMetadata:
-    p = config.preprocessing
-    preprocessing = Preprocessing(
-        NormalizeOptions.from_dict(p.normalize).to_dict(),
-        p.granularity,
-        p.max_length,
-        p.stride,
-        p.topic_input,
-        p.use_title,
-    )
+    # Stored with every normalization option spelled out, so that a later change of defaults cannot alter it.
+    normalize = NormalizeOptions.from_dict(config.preprocessing.normalize).to_dict()
+    preprocessing = dataclasses.replace(config.preprocessing, normalize=normalize)
     return CheckpointMetadata(
         task=config.task,
         labels=labels,

@@ -7,7 +7,7 @@ import numpy as np
 from ...data import Document, topic_set
 from ...errors import DataError
 from ...text import NormalizeOptions
-from ..base import Preprocessing, Task, missing_topics_error
+from ..base import Preprocessing, Task
 from ..stats import macro_f1_samples
 from .codec import TopicCodec
 from .metrics import topic_arrays, topic_scores
@@ -36,7 +36,11 @@ class TopicTask(Task):
     def check_documents(self, docs: list[Document], split: str, path: object) -> None:
         missing = [d.id for d in docs if d.topic is None]
         if missing:
-            raise missing_topics_error(split, missing, path)
+            raise DataError(
+                f"{len(missing)} {split} documents have no topic (first: {missing[0]!r})",
+                path=path,
+                hint="add a topic to every document, or use task: ner",
+            )
 
     def check_gold(self, docs: list[Document], path: object) -> None:
         """Data with no topic would give an empty report (or a scikit-learn crash)."""
