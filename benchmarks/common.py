@@ -227,30 +227,16 @@ def command_line() -> str:
     return shlex.join(["python", script, *sys.argv[1:]])
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_info() -> dict[str, Any]:
+    """The machine a result was measured on: CPU model and instruction sets (arabic_news.hardware), cores, threads,
+    library versions; the ratios between variants differ from one CPU to another."""
     import torch
-    import transformers
 
-    info = {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
+    from arabic_news.hardware import machine_info as cpu_and_libraries
+
+    info = cpu_and_libraries()
+    info["platform"] = platform.platform()
+    info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     for name in ("sklearn", "sklearn_crfsuite", "seqeval", "datasets"):
         info[name] = _version_of(name)
     return info

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ import torch
 from transformers import AutoModelForTokenClassification
 
 from arabic_news.modeling import resolve_model_path
+from benchmarks.common import machine_info
 
 VARIANTS = [("fp32", False, False), ("fp32", True, False), ("bf16", False, True), ("bf16", True, True)]
 
@@ -84,7 +84,7 @@ def main() -> None:
     result = {
         "command": "python -m benchmarks.train_step " + " ".join(f"--{k} {v}" for k, v in vars(args).items()),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": platform.processor() or platform.machine(),
+        "machine": machine_info(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "batch": args.batch,

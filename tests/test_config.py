@@ -167,7 +167,9 @@ def test_bf16_on_a_cpu_is_kept_only_where_the_cpu_computes_it_natively(native, m
     assert ("no native bf16" in caplog.text) is not native
 
 
-def test_the_native_bf16_probe_answers_a_bool():
-    from arabic_news.training.arguments import cpu_has_native_bf16
+def test_the_cpu_probes_answer_with_bools_and_name_the_flags_that_decide_kernels():
+    from arabic_news.hardware import ISA_FLAGS, cpu_has_native_bf16, cpu_isa
 
     assert isinstance(cpu_has_native_bf16(), bool)
+    isa = cpu_isa()
+    assert set(isa) == set(ISA_FLAGS) and all(isinstance(v, bool) for v in isa.values())

@@ -22,6 +22,10 @@ from .errors import CheckpointError, ConfigError
 from .tasks import TASKS, Preprocessing, Task
 
 METADATA_FILE = "arabic_news.json"
+# An ONNX export (arabic-news export) holds the same metadata and tokenizer files, with the graph in place of the
+# safetensors weights and a card saying how it was made.
+ONNX_FILE = "model.onnx"
+EXPORT_CARD = "export.json"
 FORMAT_VERSION = 1
 # A fast tokenizer's own file, or the vocabulary a slow one is built from. Without any of them AutoTokenizer still
 # "succeeds" with a 5-entry vocabulary that turns every word into [UNK], so their absence is an error here.
@@ -146,6 +150,35 @@ def load_checkpoint(path: str | Path):
         )
     check_consistency(model, tokenizer, metadata, path)
     return model, tokenizer, metadata
+
+
+def is_onnx_export(path: str | Path) -> bool:
+    """Whether `path` is an ONNX export rather than a training run's folder (it has an export card or a graph)."""
+    path = Path(path)
+    return (path / EXPORT_CARD).is_file() or (path / ONNX_FILE).is_file()
+
+
+def load_exported(path: str | Path):
+    """(tokenizer, metadata) of a finished ONNX export, checked like a training folder's; the graph itself is
+    loaded, and checked against the labels, by the ONNX backend."""
+    from transformers import AutoTokenizer
+
+    path = Path(path)
+    metadata = read_metadata(path)
+    if not (path / ONNX_FILE).is_file():
+        raise CheckpointError(
+            f"the ONNX export has no {ONNX_FILE}",
+            path=path,
+            hint="the folder is incomplete: re-export it with arabic-news export CHECKPOINT OUT --format onnx",
+        )
+    check_tokenizer_files(path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    except (OSError, ValueError) as err:
+        raise CheckpointError(
+            f"cannot load the tokenizer: {str(err).splitlines()[0]}", path=path, hint="re-export the folder"
+        ) from None
+    return tokenizer, metadata
 
 
 def check_weights(path: Path) -> None:

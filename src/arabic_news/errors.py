@@ -30,5 +30,13 @@ class CheckpointError(ArabicNewsError):
     """A checkpoint folder that cannot be used as it is."""
 
 
+class MissingExtraError(ArabicNewsError):
+    """A feature whose optional dependencies are not installed; the message names the extra that brings them."""
+
+    def __init__(self, message: str, *, extra: str):
+        self.extra = extra
+        super().__init__(message, hint=f'pip install -e ".[{extra}]" (or pip install "arabic-news[{extra}]")')
+
+
 class DataWarning(UserWarning):
     """Data that can be used but deserves a look (repaired tag sequences, spans widened to whole words)."""

@@ -21,9 +21,15 @@ def add(sub) -> None:
     p.add_argument("--format", choices=("jsonl", "html"), help="default: from the output's extension")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32")
-    p.add_argument("--quantize", choices=("int8",), help="dynamic int8 quantization of linear layers (CPU)")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument(
+        "--dtype",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="PyTorch checkpoints: auto = bf16 where the hardware computes it natively, else fp32 (an ONNX export "
+        "keeps the precision it was exported in)",
+    )
+    p.add_argument("--quantize", choices=("int8",), help="torch dynamic int8 quantization of linear layers (CPU)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: the engine's choice)")
     p.set_defaults(run=run_predict)
 
 
@@ -41,7 +47,9 @@ def run_predict(args) -> int:
         torch.set_num_threads(args.threads)
     docs = read_documents(args.input)  # before the models load: a bad input file fails at once
     paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
-    tagger = load(*paths, device=args.device, dtype=args.dtype, quantize=args.quantize)
+    tagger = load(*paths, device=args.device, dtype=args.dtype, quantize=args.quantize, threads=args.threads)
+    for line in tagger.describe():
+        print(line, file=sys.stderr)
     predicted = tagger.predict_documents(docs, batch_size=args.batch_size, progress=True)
     fmt = args.format or ("html" if args.output.suffix.lower() in (".html", ".htm") else "jsonl")
     if fmt == "html":

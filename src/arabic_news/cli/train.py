@@ -49,6 +49,7 @@ def run_train(args) -> int:
         from ..inference import load
 
         tagger = load(*outputs)
+        print(f"\n== tagging {args.predict}: " + "; ".join(tagger.describe()))
         for doc in tagger.predict_documents(read_documents(args.predict), progress=False):
             print_prediction(doc)
     return 0

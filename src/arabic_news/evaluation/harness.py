@@ -56,7 +56,8 @@ def run_evaluation(
     batch_size: int = 32,
     seeds: bool = False,
 ) -> list[Path]:
-    models = [TaskModel.load(c) for c in checkpoints]
+    # Scores are the model's own: a training folder in fp32 (as training scored it), an export as exported.
+    models = [TaskModel.load(c, dtype="fp32") for c in checkpoints]
     if len({m.task.name for m in models}) > 1:  # a paired comparison of an NER score with a topic score means nothing
         raise CheckpointError(
             "--compare needs checkpoints of one task, got "

@@ -1,48 +1,80 @@
 """One trained model (NER or topic) with its tokenizer and codec, ready to predict Documents.
 
 The checkpoint's metadata says how its inputs were made (normalization, granularity, windows), so inference repeats
-training's preprocessing exactly. Batches are sorted by length and padded per batch.
+training's preprocessing exactly. Batches are sorted by length and padded per batch, then handed to a Backend
+(backends.py): PyTorch for a training folder, ONNX Runtime for an exported one.
 """
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from ..checkpoint import CheckpointMetadata, load_checkpoint
+from ..checkpoint import CheckpointMetadata, is_onnx_export, load_checkpoint, load_exported
 from ..data import Document
 from ..errors import CheckpointError
-
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+from ..hardware import cpu_has_native_bf16
+from .backends import Backend, OnnxBackend, TorchBackend
 
 
 class TaskModel:
-    """`TaskModel.load(path)` reads a checkpoint; training builds one around the model it is training, so dev scores
-    come from this very inference path."""
+    """`TaskModel.load(path)` reads a checkpoint folder or an ONNX export; training builds one around the model it is
+    training (`TaskModel(TorchBackend(model), ...)`), so dev scores come from this very inference path."""
 
-    def __init__(self, model, tokenizer, metadata: CheckpointMetadata, path: Path | None = None):
-        self.model, self.tokenizer, self.metadata, self.path = model, tokenizer, metadata, path
+    def __init__(self, backend: Backend, tokenizer, metadata: CheckpointMetadata, path: Path | None = None):
+        self.backend, self.tokenizer, self.metadata, self.path = backend, tokenizer, metadata, path
         self.task = metadata.task_type
         self.codec = self.task.codec(tokenizer, metadata.labels, metadata.preprocessing)
+        self.choice = ""  # why this backend and precision, when load() chose them
 
     @classmethod
     def load(
-        cls, path: str | Path, device: str | None = None, dtype: str = "fp32", quantize: str | None = None
+        cls,
+        path: str | Path,
+        device: str | None = None,
+        dtype: str = "auto",
+        quantize: str | None = None,
+        threads: int | None = None,
     ) -> TaskModel:
-        model, tokenizer, metadata = load_checkpoint(path)
-        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        return cls(_prepare(model, device, dtype, quantize), tokenizer, metadata, Path(path))
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        """A training folder runs in PyTorch: `dtype` 'auto' (bf16 where the device computes bf16 natively, else
+        fp32), 'fp32' or 'bf16', or `quantize='int8'` (dynamic, CPU). An ONNX export runs in ONNX Runtime with the
+        precision it was exported in (`dtype` 'auto' or 'fp32' leave it as it is); `threads` sets ONNX Runtime's intra-op threads (torch's are process-wide)."""
+        path = Path(path)
+        device = device or _default_device()
+        if is_onnx_export(path):
+            if dtype == "bf16" or quantize:
+                raise CheckpointError(
+                    "precision and quantization are fixed when a model is exported; this folder is an ONNX export",
+                    path=path,
+                    hint="drop --dtype/--quantize, or export again with the precision you want",
+                )
+            tokenizer, metadata = load_exported(path)
+            backend = OnnxBackend.from_folder(path, threads=threads, device=device)
+            model = cls(backend, tokenizer, metadata, path)
+            model.choice = "exported precision"
+        else:
+            torch_model, tokenizer, metadata = load_checkpoint(path)
+            precision, why = resolve_dtype(dtype, device, quantize)
+            model = cls(TorchBackend.prepare(torch_model, device, precision, quantize), tokenizer, metadata, path)
+            model.choice = why
+        if model.backend.num_labels != len(metadata.labels):
+            raise CheckpointError(
+                f"the model gives {model.backend.num_labels} scores per token or text but the metadata lists "
+                f"{len(metadata.labels)} labels",
+                path=path,
+                hint="the folder's parts come from different runs: retrain or re-export",
+            )
+        return model
 
     @property
     def labels(self) -> list[str]:
         return list(self.metadata.labels)
+
+    def describe(self) -> str:
+        """One line for people: which model, task, engine and precision, and why that precision."""
+        why = f" ({self.choice})" if self.choice else ""
+        return f"{self.task.name}: {self.path} - {self.backend.description}{why}"
 
     def predict_documents(self, docs: list[Document], batch_size: int = 32, progress: bool = False) -> list[Document]:
         """Copies of `docs` with this model's entities (NER) or topic (topic) in place of the gold ones."""
@@ -50,7 +82,6 @@ class TaskModel:
         logits = self._run([self.codec.inference_features(e) for e in encoded], batch_size, progress)
         return [self.codec.decode_into(d, e, lg) for d, e, lg in zip(docs, encoded, logits)]
 
-    @torch.inference_mode()
     def _run(self, per_doc: list[list[dict]], batch_size: int, progress: bool) -> list[list[np.ndarray]]:
         """Forward every window of every document in length-sorted batches; logits come back per document (per
         token for token classification, one row per window for sequence classification)."""
@@ -63,39 +94,39 @@ class TaskModel:
 
             batches = tqdm(batches, desc=f"predict ({self.task.name})", unit="batch")
         pad = self.tokenizer.pad_token_id or 0
-        device = self.device
-        was_training = self.model.training
-        self.model.eval()
         for batch in batches:
             width = max(len(flat[i][2]) for i in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            ids = np.full((len(batch), width), pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
             for row, i in enumerate(batch):
                 seq = flat[i][2]
-                ids[row, : len(seq)] = torch.tensor(seq)
+                ids[row, : len(seq)] = seq
                 mask[row, : len(seq)] = 1
-            logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-            logits = logits.float().cpu().numpy()
+            logits = self.backend(ids, mask)
             for row, i in enumerate(batch):
                 d, w, seq = flat[i]
                 results[d][w] = logits[row, : len(seq)] if logits.ndim == 3 else logits[row]
-        self.model.train(was_training)
         return results
 
 
-def _prepare(model, device: torch.device, dtype: str, quantize: str | None):
-    model.eval()
-    if quantize == "int8":
-        if device.type != "cpu":
-            raise CheckpointError(
-                "int8 dynamic quantization runs on CPU only", hint="drop --quantize or use --device cpu"
-            )
-        with warnings.catch_warnings():  # torch.ao announces its move to torchao; the API still works in torch 2.x
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
-            return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    if quantize is not None:
-        raise CheckpointError(f"unknown quantization {quantize!r}", hint="use int8 or leave it out")
-    if dtype not in DTYPES:
-        raise CheckpointError(f"unknown dtype {dtype!r}", hint=f"use one of {', '.join(DTYPES)}")
-    return model.to(device=device, dtype=DTYPES[dtype])
+def resolve_dtype(dtype: str | None, device: str, quantize: str | None) -> tuple[str, str]:
+    """(precision, why) for a PyTorch model. 'auto' takes bf16 only where the hardware computes it natively (its F1
+    stays within ~0.1 of fp32 in benchmarks/results/inference_speed.json); emulated bf16 is many times slower."""
+    if quantize:
+        return "fp32", f"quantize={quantize} asked for"
+    if dtype not in ("auto", None):
+        return dtype, "asked for"
+    if device == "cuda":
+        import torch
+
+        native = torch.cuda.is_bf16_supported()
+        return ("bf16", "auto: the GPU has native bf16") if native else ("fp32", "auto: the GPU lacks bf16")
+    if cpu_has_native_bf16():
+        return "bf16", "auto: this CPU has native bf16 (AVX-512 BF16 or AMX)"
+    return "fp32", "auto: this CPU has no native bf16; an int8 ONNX export is faster here (arabic-news export)"
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

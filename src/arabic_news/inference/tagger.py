@@ -46,6 +46,10 @@ class NewsTagger:
             raise CheckpointError("give at least one checkpoint (an NER one, a topic one, or both)")
         self.ner, self.topic = ner, topic
 
+    def describe(self) -> list[str]:
+        """One line per model: task, folder, engine, precision and why (see TaskModel.describe)."""
+        return [m.describe() for m in (self.ner, self.topic) if m is not None]
+
     def __call__(self, text: str) -> Prediction:
         return next(iter(self.pipe([text])))
 
@@ -81,7 +85,9 @@ def _topic_of(doc: Document) -> TopicPrediction:
 
 def load(*checkpoints: str | Path, **options) -> NewsTagger:
     """`load("runs/sample-ner", "runs/sample-topic")`: a NewsTagger; each checkpoint's task is read from its metadata.
-    Options: device ('cpu', 'cuda'), dtype ('fp32', 'bf16'), quantize ('int8')."""
+    A checkpoint is a training folder (run in PyTorch) or an ONNX export (run in ONNX Runtime, `arabic-news export`).
+    Options: device ('cpu', 'cuda'), dtype ('auto': bf16 where the hardware computes it natively, else fp32; 'fp32',
+    'bf16'), quantize ('int8': torch dynamic quantization), threads (ONNX Runtime intra-op threads)."""
     models: dict[str, TaskModel] = {}
     for path in checkpoints:
         model = TaskModel.load(path, **options)

@@ -10,6 +10,7 @@ import torch
 from transformers import TrainingArguments
 
 from ..errors import ConfigError
+from ..hardware import cpu_has_native_bf16
 from ..tasks import Task
 from .config import PROJECT_TRAINING_KEYS, Config
 
@@ -72,12 +73,3 @@ def _bf16_supported() -> bool:
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
     return cpu_has_native_bf16()
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 in hardware (AVX-512 BF16 or AMX). Elsewhere autocast emulates it: on a 2-core
-    AVX2 EPYC a sample-ner step took ~18 s under bf16 against ~1.1 s in fp32, so bf16 there is refused."""
-    try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # a torch without these probes: assume the slow case rather than a 16x slowdown
-        return False

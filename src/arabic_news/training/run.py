@@ -25,7 +25,7 @@ from ..checkpoint import (
 )
 from ..data import Document
 from ..errors import ConfigError
-from ..inference import TaskModel
+from ..inference import TaskModel, TorchBackend
 from ..modeling import load_tokenizer, resolve_model_path
 from ..text import NormalizeOptions
 from .arguments import default_training_arguments, training_arguments
@@ -51,7 +51,7 @@ class ProjectTrainer(Trainer):
     ):
         output = super().evaluation_loop(dataloader, description, True, ignore_keys, metric_key_prefix)
         if self.dev_documents:
-            model = TaskModel(self.model, self.processing_class, self.metadata)
+            model = TaskModel(TorchBackend(self.model), self.processing_class, self.metadata)
             predicted = model.predict_documents(self.dev_documents, self.args.per_device_eval_batch_size)
             for key, value in model.task.headline(self.dev_documents, predicted).items():
                 output.metrics[f"{metric_key_prefix}_{key}"] = value
@@ -69,7 +69,8 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     metadata = build_metadata(config, labels, model_path)
     # Seed before the new head is initialised (Trainer seeds only later), so one config gives one model.
     set_seed(int(config.training.get("seed", default_training_arguments(task)["seed"])))
-    model = TaskModel(load_model(config, model_path, labels), tokenizer, metadata)
+    network = load_model(config, model_path, labels)
+    model = TaskModel(TorchBackend(network), tokenizer, metadata)
     train_set = features_dataset(model.codec, train_docs, "train")
     dev_set = features_dataset(model.codec, dev_docs, "dev") if dev_docs else None
     args = training_arguments(config, has_dev=dev_set is not None)
@@ -77,7 +78,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     if dev_set is not None and config.training.get("early_stopping_patience"):
         callbacks.append(EarlyStoppingCallback(int(config.training["early_stopping_patience"])))
     trainer = ProjectTrainer(
-        model=model.model,
+        model=network,
         args=args,
         train_dataset=train_set,
         eval_dataset=dev_set,
