@@ -149,6 +149,9 @@ def test_export_refuses_to_overwrite_or_to_write_into_the_checkpoint(ner_ckpt, n
         export_checkpoint(ExportRequest(ner_ckpt, ner_fp32))
     with pytest.raises(ConfigError, match="already holds"):
         export_checkpoint(ExportRequest(ner_ckpt, ner_ckpt))
+    with pytest.raises(ConfigError, match="is the checkpoint folder"):  # --overwrite must not delete the checkpoint
+        export_checkpoint(ExportRequest(ner_ckpt, ner_ckpt, overwrite=True))
+    assert (ner_ckpt / "model.safetensors").is_file()
 
 
 @pytest.mark.parametrize(

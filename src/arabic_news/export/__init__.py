@@ -2,6 +2,6 @@
 tokenizer, the project metadata and a card, in a folder that `load()`, predict and evaluate accept."""
 
 from .graph import ExportError
-from .run import PRECISIONS, ExportRequest, export_checkpoint
+from .run import ExportRequest, export_checkpoint
 
-__all__ = ["PRECISIONS", "ExportError", "ExportRequest", "export_checkpoint"]
+__all__ = ["ExportError", "ExportRequest", "export_checkpoint"]

@@ -27,7 +27,6 @@ from .card import write_card
 from .graph import OPSET, ExportError, classifier_nodes, optimize, quantize_int8, require_onnx, trace
 
 log = logging.getLogger("arabic_news.export")
-PRECISIONS = ("fp32", "int8")
 # Largest |logit| difference allowed between the traced graph and the PyTorch model it came from: float32
 # reassociation in fused kernels gives ~1e-5; a wrong trace gives differences of order 1.
 TRACE_TOLERANCE = 1e-3
