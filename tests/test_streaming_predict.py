@@ -203,7 +203,7 @@ def test_output_from_other_checkpoints_or_input_is_refused(corpus, tmp_path, ner
     capsys.readouterr()
     # other checkpoints (the NER model alone)
     assert main(["predict", "--checkpoint", str(ner_ckpt), "--input", str(source), "--output", str(out)]) == 1
-    assert "out.jsonl is not this command's output: it was tagged by other checkpoints" in error_line(capsys)
+    assert "out.jsonl: not this command's output: it was tagged by other checkpoints" in error_line(capsys)
     # another input: the same path, its content changed
     with open(source, "a", encoding="utf-8") as handle:
         handle.write(json.dumps({"id": "new", "text": "خبر جديد من القاهرة"}, ensure_ascii=False) + "\n")
@@ -216,7 +216,7 @@ def test_output_from_other_checkpoints_or_input_is_refused(corpus, tmp_path, ner
     sidecar = tmp_path / "out.jsonl.progress.json"
     sidecar.write_text(sidecar.read_text(encoding="utf-8").replace('"complete": true', '"complete": false'))
     assert predict(ner_ckpt, topic_ckpt, source, out) == 1
-    assert "out.jsonl.partial is not this command's output" in error_line(capsys)
+    assert "out.jsonl.partial: not this command's output" in error_line(capsys)
     assert predict(ner_ckpt, topic_ckpt, source, out, "--overwrite") == 0
     assert ids(out.read_bytes())[-1] == "new" and not (tmp_path / "out.jsonl.partial").exists()
 

@@ -220,8 +220,8 @@ class StreamRun:
         if earlier is None:
             if self.partial.exists():
                 raise DataError(
-                    f"{self.partial.name} exists but its progress file {self.sidecar.name} does not, so it cannot "
-                    "be told which run it belongs to",
+                    f"an unfinished output without its progress file {self.sidecar.name}: which run it belongs to "
+                    "cannot be told",
                     path=self.partial,
                     hint=_REDO_HINT,
                 )
@@ -229,9 +229,7 @@ class StreamRun:
         found = differences(earlier, self.fingerprint)
         if found:
             target = self.output if earlier.get("complete") else self.partial
-            raise DataError(
-                f"{target.name} is not this command's output: {'; '.join(found)}", path=target, hint=_REDO_HINT
-            )
+            raise DataError(f"not this command's output: {'; '.join(found)}", path=target, hint=_REDO_HINT)
         if earlier.get("complete") and self.output.is_file():
             self.complete = earlier
         elif self.partial.exists():
@@ -400,7 +398,7 @@ def merge_shards(output: Path, shard_outputs: list[Path], *, overwrite: bool = F
     earlier = read_sidecar(sidecar_path(output))
     if earlier and not overwrite and differences(earlier, merged):
         raise DataError(
-            f"{output.name} is not this merge's output: {'; '.join(differences(earlier, merged))}",
+            f"not this merge's output: {'; '.join(differences(earlier, merged))}",
             path=output,
             hint="rerun with --overwrite, or give another output",
         )
