@@ -39,9 +39,12 @@ def topic_ckpt(tiny_encoder, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("stream") / "articles.jsonl")
+
+
+def write_corpus(path: Path) -> Path:
     """N_DOCS short articles in JSON lines (ids in input order, an extra field kept, one blank line)."""
     texts = [d.text for d in sample_documents()]
-    path = tmp_path_factory.mktemp("stream") / "articles.jsonl"
     with open(path, "w", encoding="utf-8") as handle:
         for i in range(N_DOCS):
             record = {"id": f"a{i:04d}", "text": f"{texts[i % len(texts)]} ({i})", "source": "test"}

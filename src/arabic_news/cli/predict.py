@@ -49,6 +49,19 @@ def add(sub) -> None:
         action="store_true",
         help="start the output again, even if it (or its unfinished .partial) came from other checkpoints or input",
     )
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: tag in this process (default); ray: tag with Ray Data on a pool of actors, each loading the "
+        "models once (JSONL output; pip install -e '.[ray]')",
+    )
+    p.add_argument(
+        "--address",
+        help="--engine ray: join the Ray cluster at HOST:PORT (or ray://HOST:PORT, or 'auto'); without it a local "
+        "Ray is started",
+    )
+    p.add_argument("--workers", type=int, default=2, help="--engine ray: actors in the pool (default 2)")
     p.set_defaults(run=run_predict)
 
 
@@ -67,9 +80,10 @@ def run_predict(args) -> int:
     fmt = args.format or ("html" if args.output.suffix.lower() in (".html", ".htm") else "jsonl")
     if fmt in STREAMING_FORMATS:
         return predict_streaming(args)
-    if args.shard:
+    if args.shard or args.engine != "local":
+        option = "--shard" if args.shard else "--engine ray"
         raise ConfigError(
-            f"--shard writes JSON lines, not {fmt}", hint="write the shards to .jsonl, merge them, then convert"
+            f"{option} writes JSON lines, not {fmt}", hint="write .jsonl (then convert it, or merge the shards first)"
         )
     docs = read_documents(args.input)  # before the models load: a bad input file fails at once
     paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
@@ -94,10 +108,16 @@ def predict_streaming(args) -> int:
     from ..inference.stream import Shard, StreamRun, run_fingerprint
 
     shard = Shard.parse(args.shard) if args.shard else None
-    if args.chunk_size < 1 or args.batch_size < 1:
+    if args.chunk_size < 1 or args.batch_size < 1 or args.workers < 1:
         raise ConfigError(
-            "--chunk-size and --batch-size must be at least 1", hint="e.g. --chunk-size 64 --batch-size 32"
+            "--chunk-size, --batch-size and --workers must be at least 1", hint="e.g. --chunk-size 64 --batch-size 32"
         )
+    if args.engine == "ray":
+        from ..inference.ray_engine import check_address, import_ray
+
+        import_ray()
+        if args.address:
+            check_address(args.address)
     paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
     input_format = detect_format(args.input)
     options = {"dtype": args.dtype, "quantize": args.quantize}
@@ -105,9 +125,23 @@ def predict_streaming(args) -> int:
     stream = StreamRun(
         args.input, args.output, fingerprint, input_format=input_format, shard=shard, overwrite=args.overwrite
     ).prepare()
-    tagger = None if stream.complete else load(*paths, device=args.device, dtype=args.dtype, quantize=args.quantize)
+    load_options = {"device": args.device, "dtype": args.dtype, "quantize": args.quantize}
     try:
-        summary = stream.run(tagger, batch_size=args.batch_size, chunk_size=args.chunk_size)
+        if args.engine == "ray":
+            from ..inference.ray_engine import predict_with_ray
+
+            summary = predict_with_ray(
+                stream,
+                paths,
+                load_options,
+                batch_size=args.batch_size,
+                chunk_size=args.chunk_size,
+                workers=args.workers,
+                address=args.address,
+            )
+        else:
+            tagger = None if stream.complete else load(*paths, **load_options)
+            summary = stream.run(tagger, batch_size=args.batch_size, chunk_size=args.chunk_size)
     except KeyboardInterrupt:
         print(
             f"interrupted: {stream.written} documents are saved in {stream.partial}; "

@@ -25,7 +25,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,6 +244,20 @@ class StreamRun:
         return sum(1 for _ in stream_documents(self.source, self.input_format, select=self.shard))
 
     def run(self, tagger, *, batch_size: int = 32, chunk_size: int = 64, progress: bool = True) -> StreamSummary:
+        """Tag in this process: `chunk_size` documents at a time through `tagger.predict_documents`."""
+
+        def chunks() -> Iterator[list[str]]:
+            docs = self.documents()
+            self.skip_written(docs)
+            for chunk in _chunks(docs, chunk_size):
+                yield [json.dumps(d.to_dict(), ensure_ascii=False) for d in tagger.predict_documents(chunk, batch_size)]
+
+        return self.write(chunks, progress)
+
+    def write(self, chunks: Callable[[], Iterator[list[str]]], progress: bool = True) -> StreamSummary:
+        """Append the JSON lines that `chunks()` yields (the predictions of the documents after those already
+        written, in input order), fsync'ing each chunk; then rename the partial file to the output and mark the
+        sidecar complete. Whoever predicts (this process, or a Ray cluster) only supplies `chunks`."""
         if self.complete is not None:
             return StreamSummary(
                 self.output, self.complete.get("documents", 0), 0, self.complete.get("entities", 0), 0.0, True
@@ -251,20 +265,16 @@ class StreamRun:
         atomic_write_json(self.sidecar, {**self.fingerprint, "complete": False})
         started = time.perf_counter()
         entities = self.resumed_entities
-        docs = stream_documents(self.source, self.input_format, select=self.shard)
         bar = _progress_bar(self.total, self.resumed, progress)
         try:
-            self._skip_written(docs)
             with open(self.partial, "ab") as handle:
-                for chunk in _chunks(docs, chunk_size):
-                    predicted = tagger.predict_documents(chunk, batch_size)
-                    data = "".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n" for d in predicted)
-                    handle.write(data.encode("utf-8"))  # whole lines only; fsync'd before they count as done
+                for lines in chunks():
+                    handle.write("".join(line + "\n" for line in lines).encode("utf-8"))  # whole lines only
                     handle.flush()
-                    os.fsync(handle.fileno())
-                    self.written += len(predicted)
-                    entities += sum(len(d.entities) for d in predicted)
-                    bar.update(len(predicted))
+                    os.fsync(handle.fileno())  # before they count as done
+                    self.written += len(lines)
+                    entities += sum(len(json.loads(line).get("entities") or []) for line in lines)
+                    bar.update(len(lines))
                     bar.set_postfix(entities=entities, refresh=False)
         except BaseException:
             if self.written == 0:  # nothing to resume: leave nothing behind
@@ -281,7 +291,11 @@ class StreamRun:
         )
         return StreamSummary(self.output, self.written, self.resumed, entities, seconds)
 
-    def _skip_written(self, docs: Iterator[Document]) -> None:
+    def documents(self) -> Iterator[Document]:
+        """This run's share of the input, read lazily."""
+        return stream_documents(self.source, self.input_format, select=self.shard)
+
+    def skip_written(self, docs: Iterator[Document]) -> None:
         """Step over the documents the partial file already holds, checking that their ids are the ones there."""
         if not self.resumed:
             return
