@@ -232,9 +232,11 @@ class StreamRun:
             raise DataError(f"not this command's output: {'; '.join(found)}", path=target, hint=_REDO_HINT)
         if earlier.get("complete") and self.output.is_file():
             self.complete = earlier
-        elif self.partial.exists():
+        elif not earlier.get("complete") and self.partial.exists():
             self.resumed, self.resumed_entities = _keep_complete_lines(self.partial)
             self.written = self.resumed
+        else:  # a finished output that was since deleted, or a run that stopped before its first line: start again
+            self.partial.unlink(missing_ok=True)
         return self
 
     def _count(self) -> int:
