@@ -232,3 +232,40 @@ def test_a_bad_record_fails_before_the_models_load_and_leaves_nothing(tmp_path, 
     assert predict(ner_ckpt, topic_ckpt, source, out) == 1
     assert "in.jsonl:2: id 'a' was already used on line 1" in error_line(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"id": "a", "text": "\xd9\x86\xd8\xb5"}\n{"id": "b", "text": \n',  # invalid JSON on line 2
+        b'{"id": "a", "text": "ok"}\n{"id": "b", "text": "\xc7\xe1"}\n',  # Windows-1256 bytes on line 2
+        b'{"id": "a", "text": "ok"}\n\n{"id": "a", "text": "again"}\n',  # a repeated id on line 3
+        b'{"id": "a", "body": "no text"}\n',
+        b'{"id": "a", "text": "abc", "entities": [{"start": 0, "end": 9, "label": "LOC"}]}\n',
+        b"\n\n",  # no records
+        b"[1, 2]\n",
+    ],
+)
+def test_the_lazy_reader_gives_read_documents_errors(content, tmp_path):
+    from arabic_news.data import read_documents, stream_documents
+    from arabic_news.errors import DataError
+
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as whole:
+        read_documents(path)
+    with pytest.raises(DataError) as lazy:
+        list(stream_documents(path))
+    assert str(lazy.value) == str(whole.value)
+
+
+def test_the_lazy_reader_gives_read_documents_documents(tmp_path):
+    from arabic_news.data import read_documents, stream_documents
+
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(
+        "\ufeff".encode()
+        + b'{"text": "\xd9\x86\xd8\xb5 1"}\r\n\n{"id": 7, "text": "b", "label": "sport", "title": "t"}\n{"text": "c"}'
+    )
+    assert list(stream_documents(path)) == read_documents(path)
+    assert [d.id for d in stream_documents(path, select=lambda p: p % 2 == 0)] == ["in:1", "in:4"]
