@@ -140,6 +140,7 @@ def predict_process(args: list[str], threads: int, kill_after_lines: int | None 
     seconds = time.perf_counter() - started
     lines = [line for line in stderr_text.replace("\r", "\n").splitlines() if line.strip()]
     lines = [line for line in lines if not line.startswith(("Command terminated", "Command exited"))]
+    lines = [line.replace(f"{args[args.index('--output') + 1].rsplit('/', 1)[0]}/", "") for line in lines]  # no paths
     if process.returncode != 0 and kill_after_lines is None:
         raise common.BenchmarkError(f"predict failed ({process.returncode}): {lines[-1] if lines else ''}")
     numbers = re.findall(r"^\d+$", peak_file.read_text(), flags=re.M)
