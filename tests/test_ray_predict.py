@@ -31,8 +31,11 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def local_ray():
     """One local 2-CPU Ray for the module's Ray runs (predict joins a running Ray and leaves it running)."""
+    import os
+
     import ray
 
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # offline: nothing is sent anywhere
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()

@@ -14,6 +14,7 @@ checkpoints and the input at the same paths (a shared file system); the output i
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,8 @@ def predict_with_ray(
         try:
             if address:
                 ray.init(address=address, log_to_driver=False)
-            else:
+            else:  # a private Ray on this machine: no dashboard, and no usage report sent anywhere
+                os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         except (ConnectionError, TimeoutError, RuntimeError) as err:
             raise ConfigError(
