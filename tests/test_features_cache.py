@@ -1,6 +1,6 @@
 """The training features cache (training/features.py): a second run on the same data memory-maps the stored Arrow
-dataset instead of encoding (and trains the same model), and a change of the data or of the preprocessing encodes
-again into a new entry."""
+file instead of encoding (and trains the same model as the first run and as features built in memory), and a change
+of the data or of the preprocessing encodes again into a new entry."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ HIT = "encodings read from the cache"
 MISS = "encoded and cached in"
 
 
-def run(tmp_path: Path, name: str, tiny_encoder: Path, train_file: Path, caplog, **preprocessing) -> list[str]:
+def run(
+    tmp_path: Path, name: str, tiny_encoder: Path, train_file: Path, caplog, cache: bool = True, **preprocessing
+) -> list[str]:
     raw = {
         "task": "ner",
         "model": {"name_or_path": str(tiny_encoder)},
-        "data": {"train": str(train_file), "features_cache": str(tmp_path / "cache")},
+        "data": {"train": str(train_file), "features_cache": str(tmp_path / "cache") if cache else False},
         "preprocessing": {"max_length": 24, "stride": 6, **preprocessing},
         "training": {
             "output_dir": str(tmp_path / name),
@@ -54,8 +56,10 @@ def test_cache_hit_on_a_second_run_and_miss_after_a_data_or_preprocessing_change
     assert len(second) == 1 and HIT in second[0], second
     assert second[0].split(";")[0] == first[0].split(";")[0], "the same counts are logged"
     assert len(entries(tmp_path)) == 1
-    weights = [(tmp_path / name / "model.safetensors").read_bytes() for name in ("a", "b")]
-    assert weights[0] == weights[1], "the cached features train the same model"
+    # the same model from the cache, and from features built in memory with the cache off
+    run(tmp_path, "no-cache", tiny_encoder, data, caplog, cache=False)
+    weights = [(tmp_path / name / "model.safetensors").read_bytes() for name in ("a", "b", "no-cache")]
+    assert weights[0] == weights[1] == weights[2], "the cached features train the same model"
 
     # the data changes (one record fewer): encoded again, a second entry
     lines = data.read_text(encoding="utf-8").splitlines(keepends=True)

@@ -1,9 +1,12 @@
 """Training features (token ids, labels, windows) as a `datasets` Arrow dataset, cached on disk between runs.
 
 Encoding a split means normalizing, tokenizing and windowing every document; on a large corpus that takes minutes
-and, held as Python lists, a lot of memory. So the features are written once as an Arrow dataset (`save_to_disk`)
-into a folder named by a key, and every later run with the same key memory-maps that folder instead of encoding:
+and, held as Python lists, a lot of memory. So the features are written once as an Arrow file into a folder named
+by a key, and every later run with the same key memory-maps that folder instead of encoding:
 a rerun, a second config on the same data (other learning rate, epochs, ...), or another process of a torchrun job.
+
+A first run encodes straight into the Arrow file, a batch of rows at a time, so the features (token ids as Python
+lists cost far more memory than the text) are never all in memory; training then reads them memory-mapped.
 
 The key is the sha256 of everything the features depend on:
 - the split's documents themselves (ids, texts, entities, topics): so a changed data file, or another
@@ -35,8 +38,9 @@ from ..data import Document
 
 log = logging.getLogger("arabic_news.training")
 
-FEATURES_FORMAT = 1  # bump when what is stored in an entry changes
+FEATURES_FORMAT = 2  # bump when what is stored in an entry changes
 INFO_FILE = "arabic_news_features.json"
+DATA_FILE = "features.arrow"
 _STAGING_PREFIX = ".building-"
 
 
@@ -55,30 +59,64 @@ def features_dataset(codec, docs: list[Document], split: str, cache: Path | None
     """The training features of `docs` as a Dataset: read from `cache` when an entry with the same key exists,
     else encoded (and stored there). `key_parts`: what besides the documents and the encoding code the features
     depend on (the tokenizer, task, labels, preprocessing), as JSON-able data."""
-    key = features_key(docs, key_parts) if cache is not None else None
-    if key is not None:
-        entry = cache / key
-        found = _load(entry)
-        if found is not None:
-            dataset, info = found
-            _log_counts(split, info, codec.max_length, f"; encodings read from the cache {entry} (encoding skipped)")
-            return dataset
-    from datasets import Dataset
+    if cache is None:
+        rows: list[dict] = []
+        info = _encode(codec, docs, rows.append)
+        _log_counts(split, info, codec.max_length, "")
+        from datasets import Dataset
 
-    rows, truncated = [], 0
-    for doc in docs:  # encode once: the features and the count of tokens a 'head' input leaves out
+        return Dataset.from_list(rows)
+    entry = cache / features_key(docs, key_parts)
+    found = _load(entry)
+    if found is not None:
+        dataset, info = found
+        _log_counts(split, info, codec.max_length, f"; encodings read from the cache {entry} (encoding skipped)")
+        return dataset
+    dataset, info = _encode_into(codec, docs, entry)
+    _log_counts(split, info, codec.max_length, f"; encoded and cached in {entry}")
+    return dataset
+
+
+def _encode(codec, docs: list[Document], emit) -> dict:
+    """Encode every document once (its features, and the tokens a 'head' input leaves out); `emit` each row."""
+    truncated = windows = 0
+    for doc in docs:
         encoded = codec.encode(doc)
         truncated += encoded.truncated_tokens
-        rows.extend(dict(f, length=len(f["input_ids"])) for f in codec.training_features(doc, encoded))
-    info = {"format": FEATURES_FORMAT, "documents": len(docs), "windows": len(rows), "truncated_tokens": truncated}
-    dataset = Dataset.from_list(rows)
-    if key is None:
-        _log_counts(split, info, codec.max_length, "")
-        return dataset
-    del rows
-    stored = _store(dataset, cache, key, info)
-    _log_counts(split, info, codec.max_length, f"; encoded and cached in {cache / key}")
-    return stored
+        for f in codec.training_features(doc, encoded):
+            emit(dict(f, length=len(f["input_ids"])))
+            windows += 1
+    return {"format": FEATURES_FORMAT, "documents": len(docs), "windows": windows, "truncated_tokens": truncated}
+
+
+def _encode_into(codec, docs: list[Document], entry: Path):
+    """Encode straight into an Arrow file, a batch of rows at a time (the features are never all in memory), in a
+    staging folder renamed to `entry` when complete; return the memory-mapped dataset."""
+    from datasets.arrow_writer import ArrowWriter
+
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    staging = entry.parent / f"{_STAGING_PREFIX}{entry.name}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        writer = ArrowWriter(path=str(staging / DATA_FILE), writer_batch_size=1000)
+        try:
+            info = _encode(codec, docs, writer.write)
+            if info["windows"]:
+                writer.finalize()
+        finally:
+            writer.close()
+        (staging / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        try:
+            os.replace(staging, entry)
+        except OSError:  # another process (a torchrun rank, a parallel run) stored the same key first
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    found = _load(entry)
+    if found is None:
+        raise RuntimeError(f"the features cache entry {entry} could not be read back")
+    return found
 
 
 def features_key(docs: list[Document], key_parts: Any) -> str:
@@ -120,31 +158,13 @@ def _load(entry: Path):
         return None
     from datasets import Dataset
 
+    if not info.get("windows"):
+        return Dataset.from_list([]), info
     try:
-        return Dataset.load_from_disk(str(entry)), info  # memory-mapped, not read into memory
-    except (OSError, ValueError, FileNotFoundError) as err:
+        return Dataset.from_file(str(entry / DATA_FILE)), info  # memory-mapped, not read into memory
+    except (OSError, ValueError) as err:
         log.warning("ignoring the damaged features cache entry %s (%s)", entry, err)
         return None
-
-
-def _store(dataset, cache: Path, key: str, info: dict):
-    """Write the entry in a staging folder and rename it into place; return the memory-mapped copy."""
-    from datasets import Dataset
-
-    cache.mkdir(parents=True, exist_ok=True)
-    staging = cache / f"{_STAGING_PREFIX}{key}-{uuid.uuid4().hex[:8]}"
-    try:
-        dataset.save_to_disk(str(staging))
-        (staging / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        try:
-            os.replace(staging, cache / key)
-        except OSError:  # another process (a torchrun rank, a parallel run) stored the same key first
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    found = _load(cache / key)
-    return found[0] if found is not None else Dataset.load_from_disk(str(cache / key))
 
 
 def _log_counts(split: str, info: dict, max_length: int, where: str) -> None:
