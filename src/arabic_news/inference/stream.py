@@ -210,12 +210,11 @@ class StreamRun:
         self.complete: dict[str, Any] | None = None
 
     def prepare(self) -> StreamRun:
-        """Count (and for JSON lines, check) the input, then decide: start, resume, refuse, or nothing to do."""
+        """Read the input through (checking it), then decide: start, resume, refuse, or nothing to do. Nothing is
+        changed on disk here: with --overwrite the earlier partial output is dropped only when writing starts."""
         self.total = self._count()
         earlier = read_sidecar(self.sidecar)
         if self.overwrite:
-            self.partial.unlink(missing_ok=True)
-            self.sidecar.unlink(missing_ok=True)
             return self
         if earlier is None:
             if self.partial.exists():
@@ -235,9 +234,7 @@ class StreamRun:
         elif not earlier.get("complete") and self.partial.exists():
             self.resumed, self.resumed_entities = _keep_complete_lines(self.partial)
             self.written = self.resumed
-        else:  # a finished output that was since deleted, or a run that stopped before its first line: start again
-            self.partial.unlink(missing_ok=True)
-        return self
+        return self  # else: a finished output that was since deleted, or a run stopped before its first line
 
     def _count(self) -> int:
         """Documents in this run's share of the input, read through once: every record and file is checked before
@@ -264,6 +261,8 @@ class StreamRun:
             return StreamSummary(
                 self.output, self.complete.get("documents", 0), 0, self.complete.get("entities", 0), 0.0, True
             )
+        if not self.resumed:
+            self.partial.unlink(missing_ok=True)  # starting again: nothing of an earlier partial output is kept
         atomic_write_json(self.sidecar, {**self.fingerprint, "complete": False})
         started = time.perf_counter()
         entities = self.resumed_entities
