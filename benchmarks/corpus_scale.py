@@ -1,6 +1,6 @@
 """Tagging at corpus scale: per-core rate, flat memory, resume cost, and Ray, for `predict` with JSONL output.
 
-    flock /work/heavy.lock python -m benchmarks.corpus_scale --checkpoint runs/sample-ner
+    python -m benchmarks.corpus_scale --checkpoint runs/sample-ner --ray [--features 8640]
 
 Every figure comes from `python -m arabic_news predict ...` run as a subprocess, as a user runs it; its wall time is
 measured around the process (model loading included) and its peak resident set size is the child's `ru_maxrss`
