@@ -91,8 +91,11 @@ def predict_with_ray(
                 f"--address {address}: cannot join the Ray cluster ({str(err).splitlines()[0]})",
                 hint="check the address and that the cluster runs the same Ray version",
             ) from None
+
+    def lines():
+        return _predicted_lines(ray, stream, checkpoints, load_options, batch_size, chunk_size, workers)
+
     try:
-        lines = lambda: _predicted_lines(ray, stream, checkpoints, load_options, batch_size, chunk_size, workers)  # noqa: E731
         return stream.write(lines, progress)
     finally:
         if started_here:
