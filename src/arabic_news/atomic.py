@@ -81,14 +81,39 @@ def read_utf8(path: str | os.PathLike) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        raise DataError(
-            f"byte 0x{raw[err.start]:02x} at byte offset {err.start} is not valid UTF-8",
-            path=path,
-            line=line,
-            hint="re-encode the file as UTF-8, e.g. `iconv -f WINDOWS-1256 -t UTF-8 IN > OUT` for older Arabic files",
-        ) from None
+        raise _not_utf8(path, raw[err.start], err.start, raw.count(b"\n", 0, err.start) + 1) from None
     return text[1:] if text.startswith(_BOM) else text
+
+
+def iter_utf8_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """The lines of `read_utf8(path)` (without their "\n"), numbered from 1, one at a time: memory holds one line
+    whatever the file's size. The same strictness and the same located error (line, byte offset) as `read_utf8`."""
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise DataError("no such file", path=path, hint="check the path") from None
+    except IsADirectoryError:
+        raise DataError("this is a folder, not a file", path=path, hint="give a file inside it") from None
+    with handle:
+        offset = 0
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise _not_utf8(path, raw[err.start], offset + err.start, number) from None
+            if number == 1 and line.startswith(_BOM):
+                line = line[1:]
+            offset += len(raw)
+            yield number, line[:-1] if line.endswith("\n") else line
+
+
+def _not_utf8(path: str | os.PathLike, byte: int, offset: int, line: int) -> DataError:
+    return DataError(
+        f"byte 0x{byte:02x} at byte offset {offset} is not valid UTF-8",
+        path=path,
+        line=line,
+        hint="re-encode the file as UTF-8, e.g. `iconv -f WINDOWS-1256 -t UTF-8 IN > OUT` for older Arabic files",
+    )
 
 
 def _permissions_for(target: Path) -> int:

@@ -12,6 +12,7 @@ from .formats import (
     detect_format,
     output_format,
     read_documents,
+    stream_documents,
     write_documents,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "label_set",
     "output_format",
     "read_documents",
+    "stream_documents",
     "topic_set",
     "write_documents",
 ]

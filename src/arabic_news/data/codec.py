@@ -4,6 +4,7 @@ A format is a subclass in its own module (conll, jsonl, labelstudio, txt), regis
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -31,3 +32,12 @@ class Codec:
     def write(self, docs: list[Document], path, *, scheme: str = "IOB2") -> None:
         """Write `docs` atomically (`scheme`: the tagging scheme of word-tag formats)."""
         raise NotImplementedError
+
+    def stream(self, path, *, select: Callable[[int], bool] | None = None) -> Iterator[Document]:
+        """The documents of `path` one at a time, validated as `read` validates them. `select(position)` (the
+        0-based position of a document in the file) says which documents to read at all; the others are skipped
+        unparsed where the format allows. Line formats (jsonl, a folder of txt) read lazily, so memory holds one
+        document; the others read the whole file first (this default)."""
+        for position, doc in enumerate(self.read(path)):
+            if select is None or select(position):
+                yield doc

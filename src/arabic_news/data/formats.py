@@ -28,7 +28,7 @@ silently compare the wrong articles.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..errors import DataError
@@ -112,6 +112,15 @@ def read_documents(
     look at the rest; syntax errors (bad JSON, a malformed CoNLL line) always raise.
     """
     return CODECS[detect_format(path, fmt)].read(path, label_field_hint=label_field_hint, issues=issues)
+
+
+def stream_documents(
+    path: str | os.PathLike, fmt: str | None = None, *, select: Callable[[int], bool] | None = None
+) -> Iterator[Document]:
+    """`read_documents`, one document at a time (the same checks, the same located errors; JSON lines and folders
+    of .txt are read lazily, other formats whole). `select(position)` picks documents by their 0-based position in
+    the input (e.g. every Nth for a shard); the others are skipped without being parsed where the format allows."""
+    return CODECS[detect_format(path, fmt)].stream(path, select=select)
 
 
 def write_documents(

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..atomic import read_utf8
+from ..atomic import iter_utf8_lines, read_utf8
 from ..errors import DataError
 from .codec import Codec
 from .document import Document
@@ -40,6 +40,9 @@ class JsonlCodec(Codec):
 
     def write(self, docs: list[Document], path, *, scheme: str = "IOB2") -> None:
         write_lines(path, (doc.to_dict() for doc in docs))
+
+    def stream(self, path, *, select: Callable[[int], bool] | None = None) -> Iterator[Document]:
+        return stream_jsonl(path, select)
 
 
 class DoccanoCodec(JsonlCodec):
@@ -71,27 +74,55 @@ def read_jsonl(path: str | os.PathLike, label_field: str | None, issues: list[Da
     return docs
 
 
-def json_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
-    for number, line in enumerate(read_utf8(path).split("\n"), start=1):
+def stream_jsonl(path: str | os.PathLike, select: Callable[[int], bool] | None) -> Iterator[Document]:
+    """`read_jsonl` one record at a time (memory: one line, plus the ids seen, to refuse a repeated one), with the
+    same checks and the same located errors. Records `select` leaves out are only decoded, not parsed, so a
+    shard of a file costs little more than its own records."""
+    stem = Path(path).stem
+    first_line_of: dict[str, int] = {}
+    trimmed: list[str] = []
+    position = 0
+    for number, line in iter_utf8_lines(path):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"invalid JSON at column {err.colno}: {err.msg}",
-                path=path,
-                line=number,
-                hint="each line must hold one complete JSON object",
-            ) from None
-        if not isinstance(record, dict):
-            raise DataError(
-                f"expected a JSON object, got {type(record).__name__}",
-                path=path,
-                line=number,
-                hint='write each record as {"id": ..., "text": ...}',
-            )
-        yield number, record
+        position += 1
+        if select is not None and not select(position - 1):
+            continue
+        record = parse_record(line, path, number)
+        doc = record_document(record, path, number, None, default_id=f"{stem}:{number}")
+        if is_doccano(record):
+            doc = trim_spans(doc, trimmed)
+        check_new_id(doc.id, first_line_of, path, number, None)
+        yield checked(doc, path, number, None)
+    if not position:
+        raise DataError("the file has no records", path=path, line=1, hint="write one JSON object per line")
+    warn_trimmed(path, trimmed)
+
+
+def json_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    for number, line in enumerate(read_utf8(path).split("\n"), start=1):
+        if line.strip():
+            yield number, parse_record(line, path, number)
+
+
+def parse_record(line: str, path: str | os.PathLike, number: int) -> dict:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise DataError(
+            f"invalid JSON at column {err.colno}: {err.msg}",
+            path=path,
+            line=number,
+            hint="each line must hold one complete JSON object",
+        ) from None
+    if not isinstance(record, dict):
+        raise DataError(
+            f"expected a JSON object, got {type(record).__name__}",
+            path=path,
+            line=number,
+            hint='write each record as {"id": ..., "text": ...}',
+        )
+    return record
 
 
 def first_record_is_doccano(path: Path) -> bool:

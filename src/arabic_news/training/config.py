@@ -41,6 +41,7 @@ class DataConfig:
     dev: str | None = None
     test: str | None = None
     dev_fraction: float | None = None  # take the LAST fraction of train as dev when no dev file is given
+    features_cache: bool | str = True  # encoded features cached on disk: true (default folder), a folder, or false
 
 
 @dataclass

@@ -31,6 +31,7 @@ from ..text import NormalizeOptions
 from .arguments import default_training_arguments, training_arguments
 from .card import plot_training_curve, write_model_card
 from .config import Config, save_config
+from .features import cache_folder, features_dataset, tokenizer_fingerprint
 from .loss import class_weighted_loss
 from .splits import fingerprints, load_splits
 
@@ -71,8 +72,15 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     set_seed(int(config.training.get("seed", default_training_arguments(task)["seed"])))
     network = load_model(config, model_path, labels)
     model = TaskModel(TorchBackend(network), tokenizer, metadata)
-    train_set = features_dataset(model.codec, train_docs, "train")
-    dev_set = features_dataset(model.codec, dev_docs, "dev") if dev_docs else None
+    cache = cache_folder(config.data.features_cache)
+    key_parts = {
+        "task": metadata.task,
+        "labels": labels,
+        "preprocessing": metadata.preprocessing.to_dict(),
+        "tokenizer": tokenizer_fingerprint(tokenizer),
+    }
+    train_set = features_dataset(model.codec, train_docs, "train", cache, key_parts)
+    dev_set = features_dataset(model.codec, dev_docs, "dev", cache, key_parts) if dev_docs else None
     args = training_arguments(config, has_dev=dev_set is not None)
     callbacks = list(callbacks or [])
     if dev_set is not None and config.training.get("early_stopping_patience"):
@@ -167,25 +175,6 @@ def freeze_bottom(model, n_layers: int, source: str) -> None:
         )
     for module in [model.base_model.embeddings, *layers[:n_layers]]:
         module.requires_grad_(False)
-
-
-def features_dataset(codec, docs: list[Document], split: str):
-    from datasets import Dataset
-
-    rows, truncated = [], 0
-    for doc in docs:  # encode once: the features and the count of tokens a 'head' input leaves out
-        encoded = codec.encode(doc)
-        truncated += encoded.truncated_tokens
-        rows.extend(dict(f, length=len(f["input_ids"])) for f in codec.training_features(doc, encoded))
-    log.warning(
-        "%s: %d documents -> %d windows of at most %d tokens%s",
-        split,
-        len(docs),
-        len(rows),
-        codec.max_length,
-        f"; the 'head' strategy leaves out {truncated} tokens" if truncated else "",
-    )
-    return Dataset.from_list(rows)
 
 
 def finish(trainer, model: TaskModel, config: Config, dev_docs, test_docs, result, seconds) -> None:
