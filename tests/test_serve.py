@@ -357,6 +357,87 @@ def test_concurrent_clients_get_their_own_results(server, one_at_a_time):
         same_record(result, one_at_a_time[text])
 
 
+# ---- the web page in a real browser -----------------------------------------------------------------------------
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def chromium(user_data_dir: Path, width: int = 1200, height: int = 900):
+    """Debian's headless Chromium through its chromedriver (never a downloaded one: no Selenium Manager)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}", f"--window-size={width},{height}"):
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+
+
+@pytest.fixture
+def browser(tmp_path):
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        reason = f"{' and '.join(missing)} not found: apt-get install chromium chromium-driver (.ci/run does)"
+        print(f"skipped: {reason}")
+        pytest.skip(reason)
+    pytest.importorskip("selenium", reason='selenium is not installed: pip install -e ".[test]"')
+    driver = chromium(tmp_path / "chromium-profile")
+    yield driver
+    driver.quit()
+
+
+def test_page_shows_the_api_entities_right_to_left_in_chromium(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server.url + "/")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "models").text)  # GET /v1/model answered
+    textarea = browser.find_element(By.ID, "text")
+    upload = tmp_path / "article.txt"
+    upload.write_text(TEXTS[0], encoding="utf-8")
+    browser.find_element(By.ID, "file").send_keys(str(upload))  # a file upload fills the text box
+    WebDriverWait(browser, 10).until(lambda d: textarea.get_property("value") == TEXTS[0])
+    textarea.clear()
+    textarea.send_keys(SEED_TEXT)  # typed, key by key
+    assert textarea.get_property("value") == SEED_TEXT
+    browser.find_element(By.ID, "submit").click()
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-state"))
+
+    (api,) = tag(server.url, {"text": SEED_TEXT})
+    marks = browser.find_elements(By.CSS_SELECTOR, "#entities mark.entity")
+    shown = [m.find_element(By.CLASS_NAME, "entity-text").get_property("textContent") for m in marks]
+    assert shown == [e["text"] for e in api["entities"]] and shown
+    assert [m.get_attribute("data-label") for m in marks] == [e["label"] for e in api["entities"]]
+    assert [int(m.get_attribute("data-start")) for m in marks] == [e["start"] for e in api["entities"]]
+    article_text = browser.execute_script(
+        "return Array.from(document.getElementById('entities').childNodes)"
+        ".map(n => n.nodeType === 3 ? n.textContent : n.querySelector('.entity-text').textContent).join('')"
+    )
+    assert article_text == SEED_TEXT  # the highlighted view holds the whole text, in order
+    labels = {m.find_element(By.CLASS_NAME, "entity-label").text.split()[0] for m in marks}
+    legend = {s.text for s in browser.find_elements(By.CSS_SELECTOR, "#legend .legend-item")}
+    assert labels <= legend
+    bars = browser.find_elements(By.CSS_SELECTOR, "#topic-bars li")
+    assert len(bars) == len(api["topic_probabilities"])
+    assert browser.find_element(By.ID, "topic").get_property("textContent").startswith(api["topic"])
+    shown_json = json.loads(browser.find_element(By.ID, "json").get_property("textContent"))
+    assert shown_json == {"results": [api]}
+    browser.set_window_size(390, 844)  # a phone: nothing wider than the screen
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+
+
 # ---- the command line --------------------------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as sock:
