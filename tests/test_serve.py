@@ -322,6 +322,19 @@ def test_graceful_shutdown_finishes_the_request_in_flight(tagger):
     assert not live.thread.is_alive()
 
 
+def test_a_model_failure_gets_a_json_500_and_the_server_goes_on(tagger):
+    class FailingTagger(NewsTagger):
+        def pipe(self, texts, batch_size=32, chunk=256):
+            if "boom" in texts:
+                raise RuntimeError("the model broke")
+            return super().pipe(texts, batch_size, chunk)
+
+    with LiveServer(create_app(FailingTagger(tagger.ner, tagger.topic), ServeSettings(max_wait_ms=0))) as live:
+        status, _, answer = call(live.url, "/v1/tag", {"text": "boom"})
+        assert status == 500 and answer == {"error": "the server failed: RuntimeError; see its log"}
+        assert tag(live.url, {"text": TEXTS[0]})[0]["text"] == TEXTS[0]
+
+
 # ---- micro-batching and concurrency ----------------------------------------------------------------------------
 def test_micro_batching_gives_the_same_results_as_one_at_a_time(tagger, one_at_a_time):
     with LiveServer(create_app(tagger, ServeSettings(max_batch=16, max_wait_ms=200))) as live:

@@ -22,4 +22,7 @@ def require_serve_extra() -> None:
 
     missing = [name for name in ("fastapi", "uvicorn") if importlib.util.find_spec(name) is None]
     if missing:
-        raise ArabicNewsError(f"serving needs {' and '.join(missing)}, which is not installed", hint=SERVE_EXTRA_HINT)
+        raise ArabicNewsError(
+            f"serving needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed",
+            hint=SERVE_EXTRA_HINT,
+        )

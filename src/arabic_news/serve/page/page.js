@@ -102,7 +102,7 @@ async function submit(event) {
     renderTopic(result);
     $("json").textContent = JSON.stringify(body, null, 2);
     $("results").hidden = false;
-    setStatus(`${result.entities.length} ✓`);
+    setStatus(`${result.entities.length} entities${result.topic ? ` · ${result.topic}` : ""}`);
     document.body.dataset.state = "done";
   } catch (err) {
     setStatus(String(err), true);
