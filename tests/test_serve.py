@@ -14,6 +14,7 @@ predicts; the server, the batcher and the model code are the real ones.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -35,6 +36,7 @@ import uvicorn  # noqa: E402
 from arabic_news import cli, load  # noqa: E402
 from arabic_news.inference import NewsTagger  # noqa: E402
 from arabic_news.serve.app import ServeSettings, create_app  # noqa: E402
+from arabic_news.serve.batching import MicroBatcher, QueueFull  # noqa: E402
 
 from .conftest import ROOT, sample_documents  # noqa: E402
 from .test_inference import tiny_checkpoint  # noqa: E402
@@ -368,6 +370,52 @@ def test_concurrent_clients_get_their_own_results(server, one_at_a_time):
     assert len(answers) == 16 * 3 * 6
     for text, result in answers:
         same_record(result, one_at_a_time[text])
+
+
+def test_batcher_fills_batches_up_to_max_batch_and_keeps_each_requests_order():
+    batches: list[list[str]] = []
+
+    def predict(texts: list[str]) -> list[str]:
+        batches.append(list(texts))
+        return [t.upper() for t in texts]
+
+    async def five_requests():
+        batcher = MicroBatcher(predict, max_batch=3, max_wait_ms=100, max_queue=100)
+        await batcher.start()
+        results = await asyncio.gather(*(batcher.submit([f"a{i}", f"b{i}"]) for i in range(5)))
+        await batcher.stop()
+        return results
+
+    assert asyncio.run(five_requests()) == [[f"A{i}", f"B{i}"] for i in range(5)]
+    assert [len(b) for b in batches] == [3, 3, 3, 1]  # full batches at once; the rest after max_wait
+
+
+def test_batcher_admits_a_request_whole_or_not_at_all_and_drains_on_stop():
+    gate, entered = threading.Event(), threading.Event()
+
+    def predict(texts: list[str]) -> list[str]:
+        entered.set()
+        gate.wait(10)
+        return list(texts)
+
+    async def scenario():
+        batcher = MicroBatcher(predict, max_batch=1, max_wait_ms=0, max_queue=3)
+        await batcher.start()
+        first = asyncio.ensure_future(batcher.submit(["x"]))
+        while not entered.is_set():  # until the worker has taken "x" into the model
+            await asyncio.sleep(0.001)
+        queued = asyncio.ensure_future(batcher.submit(["y", "z"]))
+        await asyncio.sleep(0)
+        with pytest.raises(QueueFull):
+            await batcher.submit(["u", "v"])  # 2 + 2 > 3: none of its texts is queued
+        assert batcher.queued == 2
+        last = asyncio.ensure_future(batcher.submit(["w"]))  # 2 + 1 fits
+        await asyncio.sleep(0)
+        gate.set()
+        await batcher.stop()  # finishes every queued text first
+        return await first, await queued, await last
+
+    assert asyncio.run(scenario()) == (["x"], ["y", "z"], ["w"])
 
 
 # ---- the web page in a real browser -----------------------------------------------------------------------------
