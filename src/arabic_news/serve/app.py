@@ -250,9 +250,16 @@ def create_app(tagger: NewsTagger, settings: ServeSettings | None = None) -> Fas
     return app
 
 
-def _predictor(tagger: NewsTagger, batch_size: int):
+WINDOWS_PER_FORWARD = 32  # NewsTagger.pipe's default batch of windows
+
+
+def _predictor(tagger: NewsTagger, max_batch: int):
+    """`max_batch` counts texts; a long text is several windows, and the texts' windows go through the model
+    `max(32, max_batch)` at a time (so `--max-batch 1` still reads one long article in batches of windows)."""
+    windows = max(WINDOWS_PER_FORWARD, max_batch)
+
     def predict(texts: list[str]) -> list[dict]:
-        return [p.to_document("").to_dict() for p in tagger.pipe(texts, batch_size=batch_size)]
+        return [p.to_document("").to_dict() for p in tagger.pipe(texts, batch_size=windows)]
 
     return predict
 
