@@ -294,21 +294,28 @@ def _page_file(name: str) -> str:
 
 
 # ---- reading a request ----------------------------------------------------------------------------------------
+DRAIN_BYTES = 4 * 1024 * 1024  # what is read and dropped of a body over the limit, so the client reads the 413
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to be over `limit` bytes (before reading it, when the
-    client declared its length)."""
+    """The body, refused with 413 once it is known to be over `limit` bytes. The rest of an oversized body is read
+    and dropped (up to DRAIN_BYTES more), because a server that closes a connection with unread data resets it and
+    the client may never see the answer; a body declared larger than that is refused without reading it."""
     too_big = ApiError(
         413, f"the request body is over the limit of {limit} bytes (--max-body-bytes)", limit="max_body_bytes"
     )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isdigit() and int(declared) > limit + DRAIN_BYTES:
         raise too_big
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
+        if size > limit + DRAIN_BYTES:
             raise too_big
-        chunks.append(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+    if size > limit:
+        raise too_big
     return b"".join(chunks)
 
 
