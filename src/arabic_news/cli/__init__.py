@@ -15,10 +15,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from ..errors import ArabicNewsError, DataWarning
-from . import convert, evaluate, export, inspect, merge, predict, train
+from . import convert, evaluate, export, inspect, merge, predict, serve, train
 from .common import EXIT_ERROR, setup_logging
 
-SUBCOMMANDS = [train, evaluate, predict, merge, export, convert, inspect]
+SUBCOMMANDS = [train, evaluate, predict, merge, export, serve, convert, inspect]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,7 +25,12 @@ def add(sub) -> None:
     p.add_argument("--topic-checkpoint", type=Path, help="a second checkpoint (the topic model)")
     p.add_argument("--input", required=True, type=Path, help=".txt file, folder of .txt, or .jsonl")
     p.add_argument("--output", required=True, type=Path, help="output file (.jsonl or .html)")
-    p.add_argument("--format", choices=("jsonl", "html"), help="default: from the output's extension")
+    p.add_argument(
+        "--format",
+        choices=("jsonl", "html", "label-studio", "doccano"),
+        help="default: from the output's extension (.html: html, else jsonl); label-studio and doccano write "
+        "pre-annotations for those tools to import",
+    )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument(
@@ -75,6 +80,7 @@ def run_predict(args) -> int:
     import torch
 
     from ..data import read_documents, write_documents
+    from ..data.formats import PREANNOTATION_FORMATS, write_preannotations
     from ..inference import load
 
     if args.output.is_dir():  # said before loading and predicting, not after
@@ -101,6 +107,8 @@ def run_predict(args) -> int:
         from ..inference.html import write_html
 
         write_html(predicted, args.output)
+    elif fmt in PREANNOTATION_FORMATS:
+        write_preannotations(predicted, args.output, fmt, model_version="+".join(p.resolve().name for p in paths))
     else:
         write_documents(predicted, args.output, fmt)
     n_entities = sum(len(d.entities) for d in predicted)

@@ -36,7 +36,7 @@ from .codec import Codec
 from .conll import ConllCodec
 from .document import Document
 from .jsonl import DoccanoCodec, JsonlCodec
-from .labelstudio import LabelStudioCodec
+from .labelstudio import LabelStudioCodec, write_labelstudio_predictions
 from .txt import TxtCodec
 
 CODECS: dict[str, Codec] = {
@@ -128,3 +128,16 @@ def write_documents(
 ) -> None:
     """Write `docs` atomically; `scheme` is the CoNLL tagging scheme."""
     CODECS[output_format(path, fmt)].write(list(docs), path, scheme=scheme)
+
+
+PREANNOTATION_FORMATS = ("label-studio", "doccano")
+
+
+def write_preannotations(docs: Iterable[Document], path: str | os.PathLike, fmt: str, model_version: str) -> None:
+    """A model's predictions as pre-annotations an annotation tool imports for people to correct: Label Studio
+    tasks with `predictions` (`model_version`, a score per region), or doccano JSON lines (`label` span lists and
+    `cats`; doccano keeps no scores). The corrected exports read back with `read_documents`."""
+    if normalize_format(fmt) == "labelstudio":
+        write_labelstudio_predictions(list(docs), path, model_version)
+    else:
+        write_documents(docs, path, "doccano")

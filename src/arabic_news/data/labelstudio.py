@@ -1,5 +1,7 @@
 """Label Studio JSON exports: a list of tasks whose first not-cancelled annotation holds `labels` regions (entities)
-and `choices` (the topic)."""
+and `choices` (the topic). `labelstudio_prediction_task` writes a model's output as a task's `predictions`
+(pre-annotations, with `model_version` and a score per region), which Label Studio imports for people to correct;
+the corrected export reads back here (its `annotations`)."""
 
 from __future__ import annotations
 
@@ -195,6 +197,34 @@ def _utf16_to_index(text: str, units: int) -> int:
 
 
 def labelstudio_task(doc: Document) -> dict:
+    data = {"id": doc.id, "text": doc.text, **{k: v for k, v in doc.extra_fields().items() if k not in ("id", "text")}}
+    return {"data": data, "annotations": [{"result": _labelstudio_result(doc)}]}
+
+
+def labelstudio_prediction_task(doc: Document, model_version: str) -> dict:
+    """A task whose `predictions` hold the model's entities and topic, each region with its `score`; the
+    prediction's own score is the mean of its regions' scores. The data keeps the record's own fields, not the
+    model's topic score and probabilities (they are in the prediction)."""
+    result = _labelstudio_result(doc)
+    for region, span in zip(result, doc.entities):
+        if span.score is not None:
+            region["score"] = round(float(span.score), 6)
+    if doc.topic is not None and doc.topic_score is not None:
+        result[-1]["score"] = round(float(doc.topic_score), 6)
+    scores = [region["score"] for region in result if "score" in region]
+    prediction: dict[str, Any] = {"model_version": model_version, "result": result}
+    if scores:
+        prediction["score"] = round(sum(scores) / len(scores), 6)
+    data = {"id": doc.id, "text": doc.text, **{k: v for k, v in doc.meta.items() if k not in ("id", "text")}}
+    return {"data": data, "predictions": [prediction]}
+
+
+def write_labelstudio_predictions(docs: list[Document], path: str | os.PathLike, model_version: str) -> None:
+    tasks = [labelstudio_prediction_task(doc, model_version) for doc in docs]
+    atomic_write_text(path, json.dumps(tasks, ensure_ascii=False, indent=2) + "\n")
+
+
+def _labelstudio_result(doc: Document) -> list[dict]:
     result: list[dict] = [
         {
             "id": f"{doc.id}-e{n}",
@@ -215,5 +245,4 @@ def labelstudio_task(doc: Document) -> dict:
                 "value": {"choices": [doc.topic]},
             }
         )
-    data = {"id": doc.id, "text": doc.text, **{k: v for k, v in doc.extra_fields().items() if k not in ("id", "text")}}
-    return {"data": data, "annotations": [{"result": result}]}
+    return result
