@@ -105,6 +105,19 @@ def test_int8_passes_the_gate_on_the_models_own_data_and_stays_close(ner_ckpt, o
         assert all(prediction.text[e.start : e.end] == e.text for e in prediction.entities)
 
 
+def test_static_int8_is_calibrated_on_the_given_texts_and_passes_the_gate(ner_ckpt, own_data, tmp_path):
+    out = tmp_path / "ner-static"
+    request = ExportRequest(ner_ckpt, out, quantize="int8", calibration=own_data, eval_data=own_data, max_f1_loss=5.0)
+    card = export_checkpoint(request)
+    assert card["quantization"]["method"].startswith("static")
+    assert "calibration windows" in card["quantization"]["activations"]
+    assert card["evaluation"]["f1_loss_points"] <= 5.0
+    with pytest.raises(ConfigError, match="--calibration calibrates int8"):
+        export_checkpoint(ExportRequest(ner_ckpt, tmp_path / "fp32", calibration=own_data))
+    for prediction in load(out).pipe(TEXTS):
+        assert all(prediction.text[e.start : e.end] == e.text for e in prediction.entities)
+
+
 def _outlier_copy(checkpoint: Path, target: Path, factor: float = 1000.0) -> Path:
     """A copy of `checkpoint` that computes the same function in fp32 but whose classifier input has outlier
     channels, as trained encoders do: the last layer norm's scale and shift of a few channels are `factor` times

@@ -19,6 +19,13 @@ def add(sub) -> None:
     p.add_argument("--format", choices=("onnx",), default="onnx", help="the export format (default: onnx)")
     p.add_argument("--quantize", choices=("int8",), help="dynamic int8 quantization of the encoder's matrix products")
     p.add_argument(
+        "--calibration",
+        type=Path,
+        metavar="FILE",
+        help="with --quantize int8: texts (any readable format, e.g. a sample of the training data) whose first 256 "
+        "windows fix the activation ranges: static int8 instead of dynamic",
+    )
+    p.add_argument(
         "--eval",
         type=Path,
         metavar="FILE",
@@ -45,6 +52,7 @@ def run_export(args) -> int:
         out=args.out,
         quantize=args.quantize,
         eval_data=args.eval,
+        calibration=args.calibration,
         max_f1_loss=args.max_f1_loss,
         overwrite=args.overwrite,
         batch_size=args.batch_size,

@@ -73,39 +73,55 @@ def optimize(source: Path, target: Path, num_heads: int, hidden_size: int) -> di
     return {op: int(n) for op, n in stats.items() if n}
 
 
-def quantize_int8(source: Path, target: Path, keep_fp32: list[str]) -> dict:
-    """Dynamic int8 quantization of the matrix products: int8 weights per output channel, activations quantized per
-    batch at run time. The embedding lookups are never quantized, and the `keep_fp32` nodes (the classifier, and
-    whatever the measurements point to) stay fp32. reduce_range (7-bit weights) avoids the overflow of u8*s8 dot
-    products on CPUs without VNNI, where ONNX Runtime uses VPMADDUBSW with 16-bit saturation."""
+def quantize_int8(source: Path, target: Path, keep_fp32: list[str], calibration: list[dict] | None = None) -> dict:
+    """int8 quantization of the matrix products, weights int8 per output channel. Without `calibration`, dynamic:
+    activations are quantized per batch at run time. With it (model inputs of sample windows), static: activation
+    ranges are measured once on those inputs (min-max) and fixed in the graph (QDQ format). The embedding lookups are
+    never quantized, and the `keep_fp32` nodes (the classifier, and whatever the measurements point to) stay fp32.
+    reduce_range (7-bit weights) avoids the overflow of u8*s8 dot products on CPUs without VNNI, where ONNX Runtime
+    uses VPMADDUBSW with 16-bit saturation."""
     from onnx import TensorProto
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantType, quantize_dynamic, quantize_static
 
     from ..hardware import cpu_isa
 
     isa = cpu_isa()
     reduce_range = not (isa["avx512_vnni"] or isa["avx_vnni"] or isa["amx_int8"])
     settings = {
-        "method": "dynamic",
+        "method": "static (min-max calibration)" if calibration else "dynamic",
         "weights": "int8 per channel" + (" (7-bit range)" if reduce_range else ""),
-        "activations": "uint8, per batch at run time",
-        "operators": ["MatMul", "Attention"],
+        "activations": f"uint8, ranges from {len(calibration)} calibration windows"
+        if calibration
+        else "uint8, per batch at run time",
+        "operators": ["MatMul"] if calibration else ["MatMul", "Attention"],
         "kept_fp32": keep_fp32,
     }
+    common = {
+        "op_types_to_quantize": settings["operators"],
+        "per_channel": True,
+        "reduce_range": reduce_range,
+        "weight_type": QuantType.QInt8,
+        "nodes_to_exclude": keep_fp32,
+        # The fused operators (BiasGelu, SkipLayerNormalization) are outside ONNX's shape inference, which leaves
+        # their outputs untyped; they are all float here.
+        "extra_options": {"DefaultTensorType": TensorProto.FLOAT},
+    }
     with _quiet("onnxruntime"), _quiet(""):  # the quantizer logs its advice on the root logger
-        quantize_dynamic(
-            source,
-            target,
-            op_types_to_quantize=settings["operators"],
-            per_channel=True,
-            reduce_range=reduce_range,
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=keep_fp32,
-            # The fused operators (BiasGelu, SkipLayerNormalization) are outside ONNX's shape inference, which
-            # leaves their outputs untyped; they are all float here.
-            extra_options={"DefaultTensorType": TensorProto.FLOAT},
-        )
+        if calibration:
+            quantize_static(source, target, _Feeds(calibration), activation_type=QuantType.QUInt8, **common)
+        else:
+            quantize_dynamic(source, target, **common)
     return settings
+
+
+class _Feeds:
+    """ONNX Runtime's CalibrationDataReader protocol over a list of input dicts."""
+
+    def __init__(self, feeds: list[dict]):
+        self.feeds = iter(feeds)
+
+    def get_next(self) -> dict | None:
+        return next(self.feeds, None)
 
 
 def classifier_nodes(graph: Path) -> list[str]:

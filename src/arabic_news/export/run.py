@@ -38,6 +38,7 @@ class ExportRequest:
     out: Path
     quantize: str | None = None  # None (fp32) or 'int8'
     eval_data: Path | None = None  # annotated data that scores fp32 against int8
+    calibration: Path | None = None  # texts whose windows fix static int8 activation ranges (else dynamic int8)
     max_f1_loss: float = 0.5  # F1 points (0-100 scale) that int8 may lose against fp32 on eval_data
     overwrite: bool = False
     batch_size: int = 32
@@ -89,7 +90,8 @@ def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Pa
         final = staging / "int8.onnx"
         log.info("quantizing to int8")
         keep = classifier_nodes(fp32) if request.keep_classifier_fp32 else []
-        card["quantization"] = quantize_int8(fp32, final, keep)
+        feeds = _calibration_feeds(request.calibration, tokenizer, metadata) if request.calibration else None
+        card["quantization"] = quantize_int8(fp32, final, keep, feeds)
     if gold is not None:
         card["evaluation"] = _gate(request, staging, fp32, final, tokenizer, metadata, gold)
     os.replace(final, staging / ONNX_FILE)
@@ -109,6 +111,10 @@ def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Pa
 def _check_request(request: ExportRequest) -> None:
     if request.quantize not in (None, "int8"):
         raise ConfigError(f"unknown quantization {request.quantize!r}", hint="use --quantize int8 or leave it out")
+    if request.calibration and request.quantize != "int8":
+        raise ConfigError(
+            "--calibration calibrates int8 quantization", hint="add --quantize int8, or drop --calibration"
+        )
     if request.max_f1_loss < 0:
         raise ConfigError("--max-f1-loss must be 0 or more (F1 points)", hint="e.g. --max-f1-loss 0.5")
     if request.out.exists():
@@ -128,6 +134,25 @@ def _read_gold(path: Path, metadata) -> list[Document]:
     gold = read_documents(path)
     metadata.task_type.check_gold(gold, path)
     return gold
+
+
+CALIBRATION_WINDOWS = 256  # enough for stable min-max ranges; more only slows the export
+
+
+def _calibration_feeds(path: Path, tokenizer, metadata) -> list[dict]:
+    """Model inputs of the first CALIBRATION_WINDOWS windows of the texts in `path` (any readable format; labels are
+    ignored), one window per feed, encoded exactly as inference encodes them."""
+    codec = metadata.task_type.codec(tokenizer, metadata.labels, metadata.preprocessing)
+    feeds = []
+    for doc in read_documents(path):
+        for window in codec.inference_features(codec.encode(doc.unlabeled())):
+            ids = np.asarray([window["input_ids"]], dtype=np.int64)
+            feeds.append({"input_ids": ids, "attention_mask": np.ones_like(ids)})
+            if len(feeds) == CALIBRATION_WINDOWS:
+                return feeds
+    if not feeds:
+        raise ConfigError("the calibration file holds no text", path=path, hint="give training or dev texts")
+    return feeds
 
 
 def _trace_difference(model, graph: Path, tokenizer, checkpoint: Path) -> float:
