@@ -135,6 +135,22 @@ def tiny_encoder(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def ner_ckpt(tiny_encoder, tmp_path_factory) -> Path:
+    """The tiny subword NER checkpoint of tests/test_inference.py (trained once a session, see `tiny_checkpoint`)."""
+    from .test_inference import tiny_checkpoint
+
+    return tiny_checkpoint("subword", tiny_encoder, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def topic_ckpt(tiny_encoder, tmp_path_factory) -> Path:
+    """The tiny topic checkpoint of tests/test_inference.py (trained once a session)."""
+    from .test_inference import tiny_checkpoint
+
+    return tiny_checkpoint("topic", tiny_encoder, tmp_path_factory)
+
+
 def write_config(path: Path, **sections) -> Path:
     import yaml
 

@@ -21,21 +21,11 @@ from arabic_news.hardware import cpu_has_native_bf16
 from arabic_news.inference.model import resolve_dtype
 
 from .conftest import sample_documents, unmark
-from .test_inference import CLITIC_SENTENCES, SEED_TEXT, tiny_checkpoint
+from .test_inference import CLITIC_SENTENCES, SEED_TEXT
 
 pytest.importorskip("onnxruntime")
 
 TEXTS = [SEED_TEXT] + [unmark(s)[0] for s in CLITIC_SENTENCES] + [d.text for d in sample_documents()]
-
-
-@pytest.fixture(scope="module")
-def ner_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("subword", tiny_encoder, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def topic_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("topic", tiny_encoder, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -102,11 +102,6 @@ def word_ckpt(tiny_encoder, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def topic_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("topic", tiny_encoder, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
 def tagger(subword_ckpt) -> NewsTagger:
     return load(subword_ckpt, dtype="fp32")  # the reference the other paths are compared with
 

@@ -19,19 +19,8 @@ from arabic_news.cli import main
 from arabic_news.data.formats import detect_format, read_documents
 
 from .conftest import ROOT, sample_documents
-from .test_inference import tiny_checkpoint
 
 SEED = sorted((ROOT / "seeds").glob("*.txt"))[0]
-
-
-@pytest.fixture(scope="module")
-def ner_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("subword", tiny_encoder, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def topic_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("topic", tiny_encoder, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -19,19 +19,8 @@ from arabic_news.data.formats import read_documents, write_documents
 from arabic_news.inference.html import render_page
 
 from .conftest import ROOT, sample_documents
-from .test_inference import tiny_checkpoint
 
 SEED = ROOT / "seeds" / "000_d551d2ad5a0e191b.txt"
-
-
-@pytest.fixture(scope="module")
-def ner_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("subword", tiny_encoder, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def topic_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("topic", tiny_encoder, tmp_path_factory)
 
 
 @pytest.fixture

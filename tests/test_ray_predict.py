@@ -9,18 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_inference import tiny_checkpoint
 from .test_streaming_predict import error_line, predict, write_corpus
-
-
-@pytest.fixture(scope="module")
-def ner_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("subword", tiny_encoder, tmp_path_factory)  # trained once a session
-
-
-@pytest.fixture(scope="module")
-def topic_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("topic", tiny_encoder, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,6 @@ from arabic_news.serve.app import ServeSettings, create_app  # noqa: E402
 from arabic_news.serve.batching import MicroBatcher, QueueFull  # noqa: E402
 
 from .conftest import ROOT, sample_documents  # noqa: E402
-from .test_inference import tiny_checkpoint  # noqa: E402
 
 SEED_TEXT = next(iter(sorted((ROOT / "seeds").glob("*.txt")))).read_text(encoding="utf-8")
 TEXTS = [d.text for d in sample_documents()] + [SEED_TEXT]
@@ -139,16 +138,6 @@ def wait_until(condition, seconds: float = 10) -> None:
 
 
 # ---- fixtures ---------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def ner_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("subword", tiny_encoder, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def topic_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("topic", tiny_encoder, tmp_path_factory)
-
-
 @pytest.fixture(scope="module")
 def tagger(ner_ckpt, topic_ckpt) -> NewsTagger:
     return load(ner_ckpt, topic_ckpt, device="cpu", dtype="fp32")  # bf16 scores move ~1e-4 with batch neighbours

@@ -22,19 +22,8 @@ import pytest
 from arabic_news.cli import main
 
 from .conftest import ROOT, sample_documents
-from .test_inference import tiny_checkpoint
 
 N_DOCS = 600
-
-
-@pytest.fixture(scope="module")
-def ner_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("subword", tiny_encoder, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def topic_ckpt(tiny_encoder, tmp_path_factory) -> Path:
-    return tiny_checkpoint("topic", tiny_encoder, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
