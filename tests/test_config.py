@@ -153,11 +153,12 @@ def test_bf16_on_a_cpu_is_kept_only_where_the_cpu_computes_it_natively(native, m
     """On a CPU without AVX-512 BF16 or AMX, autocast emulates bf16 many times slower than fp32: refused there."""
     import torch
 
+    from arabic_news import hardware
     from arabic_news.training import arguments
 
     if torch.cuda.is_available():
         pytest.skip("the CPU rule applies where no GPU is visible")
-    monkeypatch.setattr(arguments, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: native)
     config = config_from_dict(
         {"task": "ner", "data": {"train": "t.jsonl"}, "training": {"output_dir": "runs/x", "bf16": True}}
     )

@@ -41,6 +41,15 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
+def has_native_bf16(device: str) -> bool:
+    """Whether `device` ('cpu', 'cuda') computes bf16 natively: a GPU that supports it, or cpu_has_native_bf16()."""
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_native_bf16()
+
+
 def machine_info() -> dict:
     """The description benchmark results carry: CPU model, cores, instruction sets, library versions."""
     import torch

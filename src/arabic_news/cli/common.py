@@ -1,4 +1,5 @@
-"""What every subcommand shares: the exit status for a handled error, and logging set up once."""
+"""What the subcommands share: the exit status for a handled error, logging set up once, and the options that choose
+how a model runs (predict and serve)."""
 
 from __future__ import annotations
 
@@ -10,3 +11,17 @@ EXIT_ERROR = 1
 def setup_logging() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("arabic_news").setLevel(logging.INFO)
+
+
+def add_engine_options(p) -> None:
+    """--device, --dtype, --quantize, --threads: the options `load()` takes, for every command that tags text."""
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument(
+        "--dtype",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="PyTorch checkpoints: auto = bf16 where the hardware computes it natively, else fp32 (an ONNX export "
+        "keeps the precision it was exported in)",
+    )
+    p.add_argument("--quantize", choices=("int8",), help="torch dynamic int8 quantization of linear layers (CPU)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: the engine's choice)")

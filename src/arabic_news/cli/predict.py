@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError, DataError
+from .common import add_engine_options
 
 STREAMING_FORMATS = ("jsonl",)  # written line by line as predicted; the others are written whole at the end
 
@@ -32,16 +33,7 @@ def add(sub) -> None:
         "pre-annotations for those tools to import",
     )
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    p.add_argument(
-        "--dtype",
-        choices=("auto", "fp32", "bf16"),
-        default="auto",
-        help="PyTorch checkpoints: auto = bf16 where the hardware computes it natively, else fp32 (an ONNX export "
-        "keeps the precision it was exported in)",
-    )
-    p.add_argument("--quantize", choices=("int8",), help="torch dynamic int8 quantization of linear layers (CPU)")
-    p.add_argument("--threads", type=int, help="CPU threads (default: the engine's choice)")
+    add_engine_options(p)
     p.add_argument(
         "--shard",
         metavar="I/N",

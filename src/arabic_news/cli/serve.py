@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .common import add_engine_options
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -25,16 +27,7 @@ def add(sub) -> None:
     p.add_argument("--max-texts", type=int, default=256, help="texts per request (413 beyond)")
     p.add_argument("--max-chars", type=int, default=100_000, help="characters per text (413 beyond)")
     p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="bytes per request body (413 beyond)")
-    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    p.add_argument(
-        "--dtype",
-        choices=("auto", "fp32", "bf16"),
-        default="auto",
-        help="PyTorch checkpoints: auto = bf16 where the hardware computes it natively, else fp32 (an ONNX export "
-        "keeps the precision it was exported in)",
-    )
-    p.add_argument("--quantize", choices=("int8",), help="torch dynamic int8 quantization of linear layers (CPU)")
-    p.add_argument("--threads", type=int, help="CPU threads (default: the engine's choice)")
+    add_engine_options(p)
     p.set_defaults(run=run_serve)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..checkpoint import CheckpointMetadata, is_onnx_export, load_checkpoint, load_exported
 from ..data import Document
 from ..errors import CheckpointError
-from ..hardware import cpu_has_native_bf16
+from ..hardware import has_native_bf16
 from .backends import Backend, OnnxBackend, TorchBackend
 
 
@@ -117,11 +117,9 @@ def resolve_dtype(dtype: str | None, device: str, quantize: str | None) -> tuple
     if dtype not in ("auto", None):
         return dtype, "asked for"
     if device == "cuda":
-        import torch
-
-        native = torch.cuda.is_bf16_supported()
+        native = has_native_bf16(device)
         return ("bf16", "auto: the GPU has native bf16") if native else ("fp32", "auto: the GPU lacks bf16")
-    if cpu_has_native_bf16():
+    if has_native_bf16(device):
         return "bf16", "auto: this CPU has native bf16 (AVX-512 BF16 or AMX)"
     return "fp32", "auto: this CPU has no native bf16; an int8 ONNX export is faster here (arabic-news export)"
 

@@ -10,7 +10,7 @@ import torch
 from transformers import TrainingArguments
 
 from ..errors import ConfigError
-from ..hardware import cpu_has_native_bf16
+from ..hardware import has_native_bf16
 from ..tasks import Task
 from .config import PROJECT_TRAINING_KEYS, Config
 
@@ -41,7 +41,7 @@ def training_arguments(config: Config, has_dev: bool) -> TrainingArguments:
     if not has_dev:
         values.update(eval_strategy="no", load_best_model_at_end=False)
     values.update({k: v for k, v in config.training.items() if k not in PROJECT_TRAINING_KEYS})
-    if values.get("bf16") and not _bf16_supported():
+    if values.get("bf16") and not has_native_bf16("cuda" if torch.cuda.is_available() else "cpu"):
         log.warning(
             "bf16 requested but this device has no native bf16 (on a CPU: AVX-512 BF16 or AMX), where "
             "autocast would emulate it many times slower; training in fp32"
@@ -67,9 +67,3 @@ def training_arguments(config: Config, has_dev: bool) -> TrainingArguments:
             "its own device (torchrun --nproc_per_node <= number of GPUs)",
         )
     return args
-
-
-def _bf16_supported() -> bool:
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    return cpu_has_native_bf16()
