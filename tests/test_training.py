@@ -153,3 +153,38 @@ def test_freeze_layers_beyond_the_encoder_is_a_located_error(tmp_path, tiny_enco
     config.model.freeze_layers = 3  # the tiny encoder has 2
     with pytest.raises(ConfigError, match="cannot freeze 3 encoder layers .it has 2 layers."):
         load_model(config, str(tiny_encoder), ["O", "B-LOC", "I-LOC"])
+
+
+def test_layerwise_lr_decay_reaches_the_optimizer(tmp_path, tiny_encoder, tiny_corpus):
+    """Each layer's parameters train at decay x the rate of the layer above: head 5e-3, layer 1 x0.5, layer 0 x0.25,
+    embeddings x0.125; biases and LayerNorm weights without weight decay, as in the Trainer's own grouping."""
+    seen = {}
+
+    class Capture(TrainerCallback):
+        def on_train_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
+            seen["rates"] = {
+                name: (group["lr"], group["weight_decay"])
+                for group in optimizer.param_groups
+                for name, p in model.named_parameters()
+                if any(p is q for q in group["params"])
+            }
+            seen["parameters"] = sum(1 for _ in model.parameters())
+
+    config = make_config(tmp_path, tiny_encoder, tiny_corpus, num_train_epochs=1, weight_decay=0.01)
+    config.training["layerwise_lr_decay"] = 0.5
+    train(config, callbacks=[Capture()])
+    rates = seen["rates"]
+    assert rates["classifier.weight"] == (5e-3, 0.01) and rates["classifier.bias"] == (5e-3, 0.0)
+    assert rates["bert.encoder.layer.1.output.dense.weight"] == (2.5e-3, 0.01)
+    assert rates["bert.encoder.layer.0.attention.self.query.weight"] == (1.25e-3, 0.01)
+    assert rates["bert.encoder.layer.0.output.LayerNorm.weight"] == (1.25e-3, 0.0)
+    assert rates["bert.embeddings.word_embeddings.weight"] == (6.25e-4, 0.01)
+    assert len(rates) == seen["parameters"]  # every parameter is in exactly one group
+
+
+@pytest.mark.parametrize("value", [0, 1.5, "fast", True])
+def test_layerwise_lr_decay_outside_0_1_is_refused(tmp_path, tiny_encoder, tiny_corpus, value):
+    raw = make_config(tmp_path, tiny_encoder, tiny_corpus).to_dict()
+    raw["training"]["layerwise_lr_decay"] = value
+    with pytest.raises(ConfigError, match="layerwise_lr_decay must be a number in"):
+        config_from_dict(raw)

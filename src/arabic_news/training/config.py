@@ -25,7 +25,7 @@ from ..text import NormalizeOptions
 GRANULARITIES = ("word", "subword")
 TOPIC_INPUTS = ("head", "chunks")
 # Keys of the `training` section that the project reads itself rather than TrainingArguments.
-PROJECT_TRAINING_KEYS = {"early_stopping_patience", "class_weights", "overwrite_output_dir"}
+PROJECT_TRAINING_KEYS = {"early_stopping_patience", "class_weights", "overwrite_output_dir", "layerwise_lr_decay"}
 
 
 @dataclass
@@ -256,6 +256,13 @@ def _check_values(config: Config) -> None:
         raise ConfigError(f"preprocessing.normalize: {err}", path=source) from None
     if config.data.train is None:
         raise ConfigError("data.train is required", path=source, hint="set data.train: path/to/train.jsonl (or .conll)")
+    decay = config.training.get("layerwise_lr_decay")
+    if decay is not None and (isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1):
+        raise ConfigError(
+            f"training.layerwise_lr_decay must be a number in (0, 1], got {decay!r}",
+            path=source,
+            hint="e.g. 0.9: each layer learns at 0.9 times the rate of the layer above; null switches it off",
+        )
     weights = config.training.get("class_weights")
     if weights not in (None, "balanced"):
         raise ConfigError(f"training.class_weights must be null or 'balanced', got {weights!r}", path=source)

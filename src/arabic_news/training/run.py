@@ -33,6 +33,7 @@ from .card import plot_training_curve, write_model_card
 from .config import Config, save_config
 from .features import cache_folder, features_dataset, tokenizer_fingerprint
 from .loss import class_weighted_loss
+from .optimizer import layerwise_parameter_groups
 from .splits import fingerprints, load_splits
 
 log = logging.getLogger("arabic_news.training")
@@ -42,10 +43,32 @@ class ProjectTrainer(Trainer):
     """A Trainer whose evaluation adds scores computed by predicting the dev Documents through the inference path."""
 
     def __init__(
-        self, *args, dev_documents: list[Document] | None = None, metadata: CheckpointMetadata | None = None, **kwargs
+        self,
+        *args,
+        dev_documents: list[Document] | None = None,
+        metadata: CheckpointMetadata | None = None,
+        layerwise_lr_decay: float | None = None,
+        **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.dev_documents, self.metadata = dev_documents or [], metadata
+        self.layerwise_lr_decay = layerwise_lr_decay
+
+    def create_optimizer(self, model=None):
+        """The Trainer's optimizer, with one learning rate per layer under `training.layerwise_lr_decay`."""
+        if not self.layerwise_lr_decay or self.optimizer is not None:
+            return super().create_optimizer(model)
+        target = self.model if model is None else model
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, target)
+        groups = layerwise_parameter_groups(
+            target,
+            self.args.learning_rate,
+            self.layerwise_lr_decay,
+            self.args.weight_decay,
+            decayed=set(self.get_decay_parameter_names(target)),
+        )
+        self.optimizer = optimizer_cls(groups, **optimizer_kwargs)  # each group's lr overrides the kwargs' one
+        return self.optimizer
 
     def evaluation_loop(
         self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
@@ -96,6 +119,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
         compute_loss_func=class_weighted_loss(config, train_docs, labels),
         dev_documents=dev_docs,
         metadata=metadata,
+        layerwise_lr_decay=config.training.get("layerwise_lr_decay"),
     )
     if resume:
         log.warning("resuming the interrupted run from %s", resume)
