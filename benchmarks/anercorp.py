@@ -234,6 +234,7 @@ def main(argv=None) -> int:
         "test_micro_f1": model["test_micro_f1"]["mean"] if model else None,
         "test_micro_f1_strict": model["test_micro_f1_strict"]["mean"] if model else None,
         "crf_test_micro_f1": crf["test_micro_f1"] if crf else None,
+        **(common.seed_figures(model["runs"], lambda r: r["micro"]["f1"], "dev_micro_f1", "micro_f1") if model else {}),
     }
     results = common.write_results(args.out, "anercorp", sections, headline)
     print_summary(results)

@@ -317,6 +317,22 @@ def mean_sd(values: list[float]) -> dict[str, float]:
     }
 
 
+def seed_figures(runs: list[dict], test_f1: Callable[[dict], float], dev_key: str, metric: str) -> dict[str, Any]:
+    """The headline of a multi-seed results file: each seed's test and dev figure and training minutes, and the
+    mean training minutes (what a reader checks first: how the mean came about and what it cost)."""
+    seeds = [
+        {
+            "seed": run["seed"],
+            f"test_{metric}": test_f1(run),
+            f"dev_{metric}": run.get(dev_key),
+            "training_minutes": round(run.get("training", {}).get("seconds", 0.0) / 60, 1),
+        }
+        for run in runs
+    ]
+    minutes = [s["training_minutes"] for s in seeds]
+    return {"seeds": seeds, "training_minutes": round(statistics.fmean(minutes), 1) if minutes else None}
+
+
 def pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}"
 

@@ -188,3 +188,23 @@ def test_layerwise_lr_decay_outside_0_1_is_refused(tmp_path, tiny_encoder, tiny_
     raw["training"]["layerwise_lr_decay"] = value
     with pytest.raises(ConfigError, match="layerwise_lr_decay must be a number in"):
         config_from_dict(raw)
+
+
+def test_attention_dropout_reaches_the_encoder_config(tmp_path, tiny_encoder, tiny_corpus):
+    from arabic_news.training.run import load_model
+
+    config = make_config(tmp_path, tiny_encoder, tiny_corpus)
+    assert load_model(config, str(tiny_encoder), ["O", "B-LOC"]).config.attention_probs_dropout_prob == 0.1
+    config.model.attention_dropout = 0.0
+    model = load_model(config, str(tiny_encoder), ["O", "B-LOC"])
+    assert model.config.attention_probs_dropout_prob == 0.0
+    assert all(layer.attention.self.dropout.p == 0.0 for layer in model.bert.encoder.layer)
+    assert model.bert.encoder.layer[0].output.dropout.p == 0.1  # the hidden-state dropout stays
+
+
+@pytest.mark.parametrize("value", [1.0, -0.1])
+def test_attention_dropout_outside_0_1_is_refused(tmp_path, tiny_encoder, tiny_corpus, value):
+    raw = make_config(tmp_path, tiny_encoder, tiny_corpus).to_dict()
+    raw["model"]["attention_dropout"] = value
+    with pytest.raises(ConfigError, match=r"model.attention_dropout must be in \[0, 1\)"):
+        config_from_dict(raw)
