@@ -9,6 +9,7 @@ them, and a folder whose CRF file is missing or does not fit is refused."""
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 
 import numpy as np
@@ -20,7 +21,7 @@ from safetensors.numpy import save_file
 from safetensors.torch import load_file
 from transformers import AutoModelForTokenClassification, TrainerCallback
 
-from arabic_news import load
+from arabic_news import cli, load
 from arabic_news.checkpoint import CRF_FILE, METADATA_FILE
 from arabic_news.errors import CheckpointError, ConfigError
 from arabic_news.tasks.ner.codec import ner_labels
@@ -156,6 +157,13 @@ def test_load_decodes_with_the_crf_scores(crf_ckpt, tmp_path):
     texts = [SEED_TEXT] + [d.text for d in sample_documents()]
     assert sum(len(p.entities) for p in load(out, decoding="argmax").pipe(texts)) > 0
     assert sum(len(p.entities) for p in load(out).pipe(texts)) == 0
+    source = tmp_path / "texts.jsonl"  # the command line's --decoding reaches load()
+    source.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)), "utf-8")
+    for decoding, found in (("auto", False), ("argmax", True)):
+        target = tmp_path / f"{decoding}.jsonl"
+        argv = ["predict", "--checkpoint", str(out), "--input", str(source), "--output", str(target)]
+        assert cli.main([*argv, "--decoding", decoding]) == 0
+        assert any(json.loads(line)["entities"] for line in target.read_text("utf-8").splitlines()) == found
 
 
 @pytest.mark.slow
