@@ -446,6 +446,13 @@ def test_ner_training_data_without_entities(tmp_path, capsys, tiny_encoder, tiny
     fails(capsys, ["train", config], "plain.jsonl", "no entities", "task: topic")
 
 
+def test_crf_for_a_topic_model(tmp_path, capsys, tiny_encoder, tiny_corpus):
+    model = {"name_or_path": str(tiny_encoder), "crf": True}
+    config = config_file(tmp_path, tiny_encoder, tiny_corpus, task="topic", model=model)
+    fails(capsys, ["train", config], f"{config}:", "model.crf is for NER", "drop model.crf")
+    assert not (tmp_path / "run").exists()
+
+
 def test_topic_training_data_with_one_topic(tmp_path, capsys, tiny_encoder, tiny_corpus):
     one = jsonl(
         tmp_path / "one.jsonl",
@@ -528,6 +535,19 @@ def pickled_weights_only(model: Path) -> None:
     (model / "model.safetensors").unlink()
 
 
+def said_to_have_a_crf(model: Path, crf_labels: int | None = None) -> None:
+    """Metadata that says `crf: true`; with `crf_labels`, a crf.safetensors sized for that many labels."""
+    from safetensors.numpy import save_file
+
+    from arabic_news.checkpoint import CRF_FILE
+    from arabic_news.tasks import CrfParams
+
+    meta = read_json(model / METADATA_FILE)
+    (model / METADATA_FILE).write_text(json.dumps({**meta, "crf": True}), encoding="utf-8")
+    if crf_labels is not None:
+        save_file(CrfParams.zeros(crf_labels).tensors(), str(model / CRF_FILE))
+
+
 def damaged(test: str, damage, *fragments: str):
     """A copy of the checkpoint, damaged by `damage(folder)`, that `predict` must refuse with an error line holding
     the fragments ("{model}" stands for the copy's folder). The id is the test's name in docs/bad-inputs.md."""
@@ -563,6 +583,20 @@ DAMAGED_CHECKPOINTS = [
         "pickle",
         "refused",
         "safetensors",
+    ),
+    damaged(
+        "test_checkpoint_missing_its_crf_file",
+        said_to_have_a_crf,
+        "{model}",
+        "has a CRF output layer but the folder has no crf.safetensors",
+        "copy crf.safetensors",
+    ),
+    damaged(
+        "test_checkpoint_whose_crf_file_does_not_fit",
+        lambda model: said_to_have_a_crf(model, crf_labels=3),
+        "crf.safetensors",
+        "does not fit the",
+        "come from different runs",
     ),
 ]
 

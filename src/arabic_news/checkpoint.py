@@ -2,7 +2,9 @@
 
 A finished folder holds the weights (safetensors only), config.json and the tokenizer files that the transformers
 Auto classes load with no project code, plus `arabic_news.json`: the project's metadata (task, labels,
-preprocessing, encoder, data fingerprints, scores). Training writes that file LAST, so its presence marks a
+preprocessing, encoder, data fingerprints, scores). A model trained with a CRF output layer (`model.crf: true`) also
+has `crf.safetensors`: the CRF's transition, start and end scores, kept out of model.safetensors so that the Auto
+classes load the encoder and its emission layer with no unexpected keys. Training writes `arabic_news.json` LAST, so its presence marks a
 finished model; `checkpoint-N` subfolders are the Trainer's resumable snapshots of an unfinished run.
 """
 
@@ -19,13 +21,14 @@ from safetensors import SafetensorError
 
 from .atomic import atomic_write_json
 from .errors import CheckpointError, ConfigError
-from .tasks import TASKS, Preprocessing, Task
+from .tasks import TASKS, CrfParams, Preprocessing, Task
 
 METADATA_FILE = "arabic_news.json"
 # An ONNX export (arabic-news export) holds the same metadata and tokenizer files, with the graph in place of the
 # safetensors weights and a card saying how it was made.
 ONNX_FILE = "model.onnx"
 EXPORT_CARD = "export.json"
+CRF_FILE = "crf.safetensors"  # transitions (n, n), start (n,), end (n,), float32; only when the metadata says crf
 FORMAT_VERSION = 1
 # A fast tokenizer's own file, or the vocabulary a slow one is built from. Without any of them AutoTokenizer still
 # "succeeds" with a 5-entry vocabulary that turns every word into [UNK], so their absence is an error here.
@@ -46,6 +49,7 @@ class CheckpointMetadata:
     data: dict[str, dict[str, str]] = field(default_factory=dict)  # split -> {"path", "sha256"}
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> headline scores
     training: dict[str, Any] = field(default_factory=dict)  # seconds, global_step, best_checkpoint
+    crf: bool = False  # NER with a CRF output layer: its scores are in crf.safetensors and decoding uses them
     format_version: int = FORMAT_VERSION
 
     @property
@@ -62,6 +66,8 @@ class CheckpointMetadata:
             "preprocessing": self.preprocessing.to_dict(),
             "data": self.data,
         }
+        if self.crf:
+            out["crf"] = True
         if self.scores or self.training:  # a finished model; training's own dev scoring runs without them
             out.update(scores=self.scores, training=self.training)
         return out
@@ -94,6 +100,7 @@ class CheckpointMetadata:
             data=dict(raw.get("data") or {}),
             scores=dict(raw.get("scores") or {}),
             training=dict(raw.get("training") or {}),
+            crf=raw.get("crf") is True,
             format_version=int(raw.get("format_version", 1)),
         )
 
@@ -150,6 +157,45 @@ def load_checkpoint(path: str | Path):
         )
     check_consistency(model, tokenizer, metadata, path)
     return model, tokenizer, metadata
+
+
+def read_crf(path: str | Path, metadata: CheckpointMetadata) -> CrfParams | None:
+    """The CRF scores of a folder whose metadata says `crf: true` (None otherwise), checked against the labels."""
+    if not metadata.crf:
+        return None
+    from safetensors.numpy import load_file
+
+    file, n = Path(path) / CRF_FILE, len(metadata.labels)
+    if not file.is_file():
+        raise CheckpointError(
+            f"{METADATA_FILE} says the model has a CRF output layer but the folder has no {CRF_FILE}",
+            path=path,
+            hint=f"copy {CRF_FILE} from the training run's folder, or retrain",
+        )
+    try:
+        tensors = load_file(file)
+    except (OSError, SafetensorError) as err:
+        raise CheckpointError(f"cannot read {CRF_FILE}: {err}", path=file, hint=_RESTORE) from None
+    shapes = {"transitions": (n, n), "start": (n,), "end": (n,)}
+    wrong = [
+        f"{k} {tuple(tensors[k].shape) if k in tensors else 'missing'}"
+        for k in shapes
+        if k not in tensors or tensors[k].shape != shapes[k]
+    ]
+    if wrong:
+        raise CheckpointError(
+            f"{CRF_FILE} does not fit the {n} labels (wants transitions ({n}, {n}), start and end ({n},); has "
+            f"{', '.join(wrong)})",
+            path=file,
+            hint=f"{CRF_FILE} and {METADATA_FILE} come from different runs: {_RESTORE}",
+        )
+    return CrfParams(*(tensors[k].astype("float32") for k in shapes))
+
+
+def write_crf(out: Path, params: CrfParams) -> None:
+    from safetensors.numpy import save_file
+
+    save_file({k: v.astype("float32") for k, v in params.tensors().items()}, str(out / CRF_FILE))
 
 
 def is_onnx_export(path: str | Path) -> bool:

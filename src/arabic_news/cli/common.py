@@ -14,7 +14,8 @@ def setup_logging() -> None:
 
 
 def add_engine_options(p) -> None:
-    """--device, --dtype, --quantize, --threads: the options `load()` takes, for every command that tags text."""
+    """--device, --dtype, --quantize, --threads, --decoding: the options `load()` takes, for every command that tags
+    text."""
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument(
         "--dtype",
@@ -25,3 +26,15 @@ def add_engine_options(p) -> None:
     )
     p.add_argument("--quantize", choices=("int8",), help="torch dynamic int8 quantization of linear layers (CPU)")
     p.add_argument("--threads", type=int, help="CPU threads (default: the engine's choice)")
+    add_decoding_option(p)
+
+
+def add_decoding_option(p) -> None:
+    p.add_argument(
+        "--decoding",
+        choices=("auto", "argmax", "constrained"),
+        default="auto",
+        help="NER: auto = the checkpoint's CRF when it has one (model.crf), else each token's most probable tag; "
+        "argmax = each token's most probable tag; constrained = the best tag sequence with no I-X after O or "
+        "after another type (Viterbi; with the CRF's scores when there is one)",
+    )

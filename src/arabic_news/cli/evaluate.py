@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DataError
+from .common import add_decoding_option
 
 
 def add(sub) -> None:
@@ -40,6 +41,7 @@ def add(sub) -> None:
         help="with --compare: the checkpoints are seeds of one config; also report mean ± sd",
     )
     p.add_argument("--batch-size", type=int, default=32)
+    add_decoding_option(p)
     p.set_defaults(run=run_evaluate)
 
 
@@ -59,6 +61,6 @@ def run_evaluate(args) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    for target in run_evaluation(checkpoints, args.data, out, mapping, args.batch_size, args.seeds):
+    for target in run_evaluation(checkpoints, args.data, out, mapping, args.batch_size, args.seeds, args.decoding):
         print(f"wrote {target / 'report.md'}")
     return 0

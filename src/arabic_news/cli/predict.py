@@ -91,7 +91,14 @@ def run_predict(args) -> int:
         )
     docs = read_documents(args.input)  # before the models load: a bad input file fails at once
     paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
-    tagger = load(*paths, device=args.device, dtype=args.dtype, quantize=args.quantize, threads=args.threads)
+    tagger = load(
+        *paths,
+        device=args.device,
+        dtype=args.dtype,
+        quantize=args.quantize,
+        threads=args.threads,
+        decoding=args.decoding,
+    )
     for line in tagger.describe():
         print(line, file=sys.stderr)
     predicted = tagger.predict_documents(docs, batch_size=args.batch_size, progress=True)
@@ -129,11 +136,19 @@ def predict_streaming(args) -> int:
     paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
     input_format = detect_format(args.input)
     options = {"dtype": args.dtype, "quantize": args.quantize}
+    if args.decoding != "auto":  # only then: outputs of earlier runs keep their fingerprint and still resume
+        options["decoding"] = args.decoding
     fingerprint = run_fingerprint(paths, args.input, input_format, shard, options)
     stream = StreamRun(
         args.input, args.output, fingerprint, input_format=input_format, shard=shard, overwrite=args.overwrite
     ).prepare()
-    load_options = {"device": args.device, "dtype": args.dtype, "quantize": args.quantize, "threads": args.threads}
+    load_options = {
+        "device": args.device,
+        "dtype": args.dtype,
+        "quantize": args.quantize,
+        "threads": args.threads,
+        "decoding": args.decoding,
+    }
     try:
         if args.engine == "ray":
             from ..inference.ray_engine import predict_with_ray

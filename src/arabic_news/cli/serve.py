@@ -52,7 +52,14 @@ def run_serve(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
-    tagger = load(*paths, device=args.device, dtype=args.dtype, quantize=args.quantize, threads=args.threads)
+    tagger = load(
+        *paths,
+        device=args.device,
+        dtype=args.dtype,
+        quantize=args.quantize,
+        threads=args.threads,
+        decoding=args.decoding,
+    )
     for line in tagger.describe():
         print(line, file=sys.stderr)
     if args.host not in LOOPBACK:

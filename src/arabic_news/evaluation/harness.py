@@ -55,9 +55,10 @@ def run_evaluation(
     label_map: dict[str, str] | None = None,
     batch_size: int = 32,
     seeds: bool = False,
+    decoding: str = "auto",
 ) -> list[Path]:
     # Scores are the model's own: a training folder in fp32 (as training scored it), an export as exported.
-    models = [TaskModel.load(c, dtype="fp32") for c in checkpoints]
+    models = [TaskModel.load(c, dtype="fp32", decoding=decoding) for c in checkpoints]
     if len({m.task.name for m in models}) > 1:  # a paired comparison of an NER score with a topic score means nothing
         raise CheckpointError(
             "--compare needs checkpoints of one task, got "

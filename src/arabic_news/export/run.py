@@ -19,7 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write_json
-from ..checkpoint import EXPORT_CARD, ONNX_FILE, is_onnx_export, load_checkpoint, write_metadata
+from ..checkpoint import (
+    EXPORT_CARD,
+    ONNX_FILE,
+    is_onnx_export,
+    load_checkpoint,
+    read_crf,
+    write_crf,
+    write_metadata,
+)
 from ..data import Document, read_documents
 from ..errors import ConfigError
 from ..inference import OnnxBackend, TaskModel, TorchBackend
@@ -68,6 +76,7 @@ def export_checkpoint(request: ExportRequest) -> dict:
 
 def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Path) -> dict:
     started = time.perf_counter()
+    crf = read_crf(request.checkpoint, metadata)
     token_level = metadata.task_type.auto_class_name.endswith("TokenClassification")
     traced, fp32 = staging / "traced.onnx", staging / "fp32.onnx"
     log.info("tracing %s to ONNX (opset %d)", request.checkpoint, OPSET)
@@ -93,7 +102,7 @@ def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Pa
         feeds = _calibration_feeds(request.calibration, tokenizer, metadata) if request.calibration else None
         card["quantization"] = quantize_int8(fp32, final, keep, feeds)
     if gold is not None:
-        card["evaluation"] = _gate(request, staging, fp32, final, tokenizer, metadata, gold)
+        card["evaluation"] = _gate(request, fp32, final, tokenizer, metadata, gold, crf)
     os.replace(final, staging / ONNX_FILE)
     for leftover in staging.glob("*.onnx"):
         if leftover.name != ONNX_FILE:
@@ -101,6 +110,8 @@ def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Pa
     card["size_mb"] = round((staging / ONNX_FILE).stat().st_size / 2**20, 1)
     card["seconds"] = round(time.perf_counter() - started, 1)
     tokenizer.save_pretrained(staging)
+    if crf is not None:  # the graph gives the emissions; the CRF's scores travel beside it, decoded as before
+        write_crf(staging, crf)
     model.config.save_pretrained(staging)  # labels and architecture, for people and tools reading the folder
     atomic_write_json(staging / EXPORT_CARD, card)
     write_card(staging / "README.md", card, metadata)
@@ -176,11 +187,11 @@ def _trace_difference(model, graph: Path, tokenizer, checkpoint: Path) -> float:
     return round(difference, 7)
 
 
-def _gate(request: ExportRequest, staging: Path, fp32: Path, final: Path, tokenizer, metadata, gold) -> dict:
+def _gate(request: ExportRequest, fp32: Path, final: Path, tokenizer, metadata, gold, crf) -> dict:
     """Score the fp32 graph and the exported one on the gold data; refuse an int8 model that loses too much."""
     task = metadata.task_type
     key = task.headline_metric
-    scores = {"fp32": _score(fp32, "fp32", tokenizer, metadata, gold, request.batch_size)}
+    scores = {"fp32": _score(fp32, "fp32", tokenizer, metadata, gold, request.batch_size, crf)}
     result = {
         "data": str(request.eval_data),
         "sha256": hashlib.sha256(Path(request.eval_data).read_bytes()).hexdigest(),
@@ -190,7 +201,7 @@ def _gate(request: ExportRequest, staging: Path, fp32: Path, final: Path, tokeni
     }
     if final == fp32:
         return result
-    scores["int8"] = _score(final, "int8", tokenizer, metadata, gold, request.batch_size)
+    scores["int8"] = _score(final, "int8", tokenizer, metadata, gold, request.batch_size, crf)
     loss = round(100 * (scores["fp32"][key] - scores["int8"][key]), 3)
     result.update(f1_loss_points=loss, max_f1_loss_points=request.max_f1_loss)
     log.info(
@@ -211,8 +222,8 @@ def _gate(request: ExportRequest, staging: Path, fp32: Path, final: Path, tokeni
     return result
 
 
-def _score(graph: Path, precision: str, tokenizer, metadata, gold, batch_size: int) -> dict:
-    model = TaskModel(OnnxBackend(graph, precision), tokenizer, metadata)
+def _score(graph: Path, precision: str, tokenizer, metadata, gold, batch_size: int, crf=None) -> dict:
+    model = TaskModel(OnnxBackend(graph, precision), tokenizer, metadata, crf=crf)
     predicted = model.predict_documents([d.unlabeled() for d in gold], batch_size=batch_size, progress=True)
     return {k: round(float(v), 6) for k, v in model.task.headline(gold, predicted).items()}
 

@@ -11,21 +11,38 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import CheckpointMetadata, is_onnx_export, load_checkpoint, load_exported
+from ..checkpoint import CheckpointMetadata, is_onnx_export, load_checkpoint, load_exported, read_crf
 from ..data import Document
 from ..errors import CheckpointError
 from ..hardware import has_native_bf16
+from ..tasks import CrfParams
 from .backends import Backend, OnnxBackend, TorchBackend
+
+# How an NER model turns per-unit scores into tags: 'auto' = the checkpoint's CRF when it has one, else 'argmax';
+# 'argmax' = each unit's most probable tag (what plain transformers gives); 'constrained' = the best sequence with
+# no I-X after O or after another type (Viterbi, with the CRF's transition scores when the checkpoint has them).
+DECODINGS = ("auto", "argmax", "constrained")
 
 
 class TaskModel:
     """`TaskModel.load(path)` reads a checkpoint folder or an ONNX export; training builds one around the model it is
     training (`TaskModel(TorchBackend(model), ...)`), so dev scores come from this very inference path."""
 
-    def __init__(self, backend: Backend, tokenizer, metadata: CheckpointMetadata, path: Path | None = None):
+    def __init__(
+        self,
+        backend: Backend,
+        tokenizer,
+        metadata: CheckpointMetadata,
+        path: Path | None = None,
+        crf: CrfParams | None = None,
+    ):
+        """`crf`: an NER model's CRF scores (decoding then runs constrained Viterbi with them)."""
         self.backend, self.tokenizer, self.metadata, self.path = backend, tokenizer, metadata, path
         self.task = metadata.task_type
         self.codec = self.task.codec(tokenizer, metadata.labels, metadata.preprocessing)
+        self.crf = crf
+        if crf is not None:
+            self.codec.use_crf(crf)
         self.choice = ""  # why this backend and precision, when load() chose them
 
     @classmethod
@@ -36,10 +53,14 @@ class TaskModel:
         dtype: str = "auto",
         quantize: str | None = None,
         threads: int | None = None,
+        decoding: str = "auto",
     ) -> TaskModel:
         """A training folder runs in PyTorch: `dtype` 'auto' (bf16 where the device computes bf16 natively, else
         fp32), 'fp32' or 'bf16', or `quantize='int8'` (dynamic, CPU). An ONNX export runs in ONNX Runtime with the
-        precision it was exported in (`dtype` 'auto' or 'fp32' leave it as it is); `threads` sets ONNX Runtime's intra-op threads (torch's are process-wide)."""
+        precision it was exported in (`dtype` 'auto' or 'fp32' leave it as it is); `threads` sets ONNX Runtime's intra-op threads (torch's are process-wide).
+        `decoding` (NER; a topic model ignores it): one of DECODINGS."""
+        if decoding not in DECODINGS:
+            raise CheckpointError(f"unknown decoding {decoding!r}", hint=f"use one of {', '.join(DECODINGS)}")
         path = Path(path)
         device = device or _default_device()
         if is_onnx_export(path):
@@ -51,12 +72,13 @@ class TaskModel:
                 )
             tokenizer, metadata = load_exported(path)
             backend = OnnxBackend.from_folder(path, threads=threads, device=device)
-            model = cls(backend, tokenizer, metadata, path)
+            model = cls(backend, tokenizer, metadata, path, _decoder(path, metadata, decoding))
             model.choice = "exported precision"
         else:
             torch_model, tokenizer, metadata = load_checkpoint(path)
             precision, why = resolve_dtype(dtype, device, quantize)
-            model = cls(TorchBackend.prepare(torch_model, device, precision, quantize), tokenizer, metadata, path)
+            backend = TorchBackend.prepare(torch_model, device, precision, quantize)
+            model = cls(backend, tokenizer, metadata, path, _decoder(path, metadata, decoding))
             model.choice = why
         if model.backend.num_labels != len(metadata.labels):
             raise CheckpointError(
@@ -74,7 +96,10 @@ class TaskModel:
     def describe(self) -> str:
         """One line for people: which model, task, engine and precision, and why that precision."""
         why = f" ({self.choice})" if self.choice else ""
-        return f"{self.task.name}: {self.path} - {self.backend.description}{why}"
+        decoding = ""
+        if self.crf is not None:
+            decoding = ", CRF Viterbi decoding" if self.metadata.crf else ", constrained BIO decoding"
+        return f"{self.task.name}: {self.path} - {self.backend.description}{why}{decoding}"
 
     def predict_documents(self, docs: list[Document], batch_size: int = 32, progress: bool = False) -> list[Document]:
         """Copies of `docs` with this model's entities (NER) or topic (topic) in place of the gold ones."""
@@ -107,6 +132,17 @@ class TaskModel:
                 d, w, seq = flat[i]
                 results[d][w] = logits[row, : len(seq)] if logits.ndim == 3 else logits[row]
         return results
+
+
+def _decoder(path: Path, metadata: CheckpointMetadata, decoding: str) -> CrfParams | None:
+    """The CRF scores the codec decodes with (None: argmax), from the folder's crf.safetensors or the constraints
+    alone."""
+    if not metadata.task_type.sequence_decoding or decoding == "argmax":
+        return None
+    crf = read_crf(path, metadata)
+    if crf is None and decoding == "constrained":
+        return CrfParams.zeros(len(metadata.labels))
+    return crf
 
 
 def resolve_dtype(dtype: str | None, device: str, quantize: str | None) -> tuple[str, str]:

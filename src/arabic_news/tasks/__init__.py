@@ -6,8 +6,9 @@ instance to `TASKS`: training, evaluation, inference and the config check then k
 
 from .base import Preprocessing, Task, TaskCodec
 from .ner import NerTask
+from .ner.crf import CrfParams
 from .topic import TopicTask
 
 TASKS: dict[str, Task] = {task.name: task for task in (NerTask(), TopicTask())}
 
-__all__ = ["TASKS", "NerTask", "Preprocessing", "Task", "TaskCodec", "TopicTask"]
+__all__ = ["TASKS", "CrfParams", "NerTask", "Preprocessing", "Task", "TaskCodec", "TopicTask"]

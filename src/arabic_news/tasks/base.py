@@ -66,6 +66,7 @@ class Task(ABC):
     headline_metric: ClassVar[str]  # the key of `headline()` that picks the best epoch ("f1", "macro_f1")
     headline_name: ClassVar[str]  # how reports name the headline score ("micro-F1")
     confusion_title: ClassVar[str]  # the confusion plot's title
+    sequence_decoding: ClassVar[bool] = False  # its codec decodes label sequences (use_crf: a CRF, BIO constraints)
 
     # ---- data and model ---------------------------------------------------------------------------------------
     def auto_model_class(self):

@@ -50,6 +50,13 @@ def write_model_card(path: Path, config: Config, metadata: CheckpointMetadata) -
         or "| (no dev or test data) | |"
     )
     labels = ", ".join(metadata.labels)
+    crf_note = (
+        "\n\nThe model has a CRF output layer: its transition, start and end scores are in `crf.safetensors`, not in "
+        "`model.safetensors`. Plain transformers loads the encoder and its emission layer and decodes each token by "
+        "argmax; `load()` decodes with the CRF (constrained Viterbi)."
+        if metadata.crf
+        else ""
+    )
     card = f"""# Arabic news {task.title} model
 
 Fine-tuned by `arabic-news` from `{metadata.encoder}`.
@@ -62,7 +69,7 @@ print(tagger("نص الخبر هنا"))
 ```
 or without this project: `transformers.{task.auto_class_name}.from_pretrained(folder)` (labels in `config.json`), or
 `transformers.pipeline("{task.pipeline_task}", model=folder)` — note that
-this project's own inference also applies the normalization and windowing listed below, which a bare pipeline does not.
+this project's own inference also applies the normalization and windowing listed below, which a bare pipeline does not.{crf_note}
 
 ## Labels
 {labels}

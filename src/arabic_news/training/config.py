@@ -34,6 +34,8 @@ class ModelConfig:
     freeze_embeddings: bool = False  # freeze the word embeddings (most of a multilingual encoder's parameters)
     freeze_layers: int = 0  # also freeze the whole embeddings block and the bottom N encoder layers
     attention_dropout: float | None = None  # None: the encoder's own; 0 lets PyTorch's fused attention kernel run
+    crf: bool = False  # NER: a CRF output layer (constrained BIO transitions, Viterbi decoding), crf.safetensors
+    crf_learning_rate: float | None = None  # the CRF's scores' own learning rate (null: training.learning_rate)
 
 
 @dataclass
@@ -271,9 +273,38 @@ def _check_values(config: Config) -> None:
             path=source,
             hint="0.0 trains faster on a CPU (fused attention); null keeps the encoder's own",
         )
+    _check_crf(config)
     weights = config.training.get("class_weights")
     if weights not in (None, "balanced"):
         raise ConfigError(f"training.class_weights must be null or 'balanced', got {weights!r}", path=source)
+
+
+def _check_crf(config: Config) -> None:
+    model, source = config.model, config.source
+    if model.crf_learning_rate is not None and not model.crf_learning_rate > 0:
+        raise ConfigError(
+            f"model.crf_learning_rate must be a positive number, got {model.crf_learning_rate!r}",
+            path=source,
+            hint="e.g. 0.01, or null for training.learning_rate",
+        )
+    if not model.crf:
+        if model.crf_learning_rate is not None:
+            raise ConfigError(
+                "model.crf_learning_rate is set but model.crf is off", path=source, hint="add model.crf: true"
+            )
+        return
+    if not config.task_type.sequence_decoding:
+        raise ConfigError(
+            f"model.crf is for NER (a CRF scores label sequences); task {config.task!r} predicts one label per text",
+            path=source,
+            hint="drop model.crf, or use task: ner",
+        )
+    if config.training.get("class_weights") is not None or config.training.get("label_smoothing_factor"):
+        raise ConfigError(
+            "model.crf trains with the CRF's sequence likelihood, which takes no class weights or label smoothing",
+            path=source,
+            hint="drop training.class_weights / training.label_smoothing_factor, or model.crf",
+        )
 
 
 def save_config(config: Config, path: Path) -> None:

@@ -21,6 +21,7 @@ from ..checkpoint import (
     CheckpointMetadata,
     prepare_output_dir,
     remove_snapshots,
+    write_crf,
     write_metadata,
 )
 from ..data import Document
@@ -31,6 +32,7 @@ from ..text import NormalizeOptions
 from .arguments import default_training_arguments, training_arguments
 from .card import plot_training_curve, write_model_card
 from .config import Config, save_config
+from .crf import CRF_ATTRIBUTE, attach_crf, crf_loss, crf_of
 from .features import cache_folder, features_dataset, tokenizer_fingerprint
 from .loss import class_weighted_loss
 from .optimizer import layerwise_parameter_groups
@@ -48,17 +50,35 @@ class ProjectTrainer(Trainer):
         dev_documents: list[Document] | None = None,
         metadata: CheckpointMetadata | None = None,
         layerwise_lr_decay: float | None = None,
+        crf_learning_rate: float | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.dev_documents, self.metadata = dev_documents or [], metadata
-        self.layerwise_lr_decay = layerwise_lr_decay
+        self.layerwise_lr_decay, self.crf_learning_rate = layerwise_lr_decay, crf_learning_rate
 
     def create_optimizer(self, model=None):
-        """The Trainer's optimizer, with one learning rate per layer under `training.layerwise_lr_decay`."""
-        if not self.layerwise_lr_decay or self.optimizer is not None:
+        """The Trainer's optimizer, with one learning rate per layer under `training.layerwise_lr_decay`, and the
+        CRF's scores in a group of their own under `model.crf_learning_rate`."""
+        if self.optimizer is not None:
             return super().create_optimizer(model)
         target = self.model if model is None else model
+        if self.layerwise_lr_decay:
+            self._layerwise_optimizer(target)
+        else:
+            super().create_optimizer(model)
+        layer = crf_of(target)
+        if layer is not None and self.crf_learning_rate:
+            own = {id(p) for p in layer.parameters()}
+            for group in self.optimizer.param_groups:
+                group["params"] = [p for p in group["params"] if id(p) not in own]
+            self.optimizer.param_groups = [g for g in self.optimizer.param_groups if g["params"]]
+            self.optimizer.add_param_group(
+                {"params": list(layer.parameters()), "lr": self.crf_learning_rate, "weight_decay": 0.0}
+            )
+        return self.optimizer
+
+    def _layerwise_optimizer(self, target) -> None:
         optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, target)
         groups = layerwise_parameter_groups(
             target,
@@ -68,14 +88,13 @@ class ProjectTrainer(Trainer):
             decayed=set(self.get_decay_parameter_names(target)),
         )
         self.optimizer = optimizer_cls(groups, **optimizer_kwargs)  # each group's lr overrides the kwargs' one
-        return self.optimizer
 
     def evaluation_loop(
         self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
     ):
         output = super().evaluation_loop(dataloader, description, True, ignore_keys, metric_key_prefix)
         if self.dev_documents:
-            model = TaskModel(TorchBackend(self.model), self.processing_class, self.metadata)
+            model = task_model(self.model, self.processing_class, self.metadata)
             predicted = model.predict_documents(self.dev_documents, self.args.per_device_eval_batch_size)
             for key, value in model.task.headline(self.dev_documents, predicted).items():
                 output.metrics[f"{metric_key_prefix}_{key}"] = value
@@ -94,7 +113,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     # Seed before the new head is initialised (Trainer seeds only later), so one config gives one model.
     set_seed(int(config.training.get("seed", default_training_arguments(task)["seed"])))
     network = load_model(config, model_path, labels)
-    model = TaskModel(TorchBackend(network), tokenizer, metadata)
+    model = task_model(network, tokenizer, metadata)
     cache = cache_folder(config.data.features_cache)
     key_parts = {
         "task": metadata.task,
@@ -116,10 +135,13 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
         data_collator=task.collator(tokenizer),
         processing_class=tokenizer,
         callbacks=callbacks,
-        compute_loss_func=class_weighted_loss(config, train_docs, labels),
+        compute_loss_func=crf_loss(layer)
+        if (layer := crf_of(network))
+        else class_weighted_loss(config, train_docs, labels),
         dev_documents=dev_docs,
         metadata=metadata,
         layerwise_lr_decay=config.training.get("layerwise_lr_decay"),
+        crf_learning_rate=config.model.crf_learning_rate,
     )
     if resume:
         log.warning("resuming the interrupted run from %s", resume)
@@ -127,6 +149,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
     if trainer.is_world_process_zero():
+        model = task_model(network, tokenizer, metadata)  # the CRF's scores as training left them
         finish(trainer, model, config, dev_docs, test_docs, result, seconds)
     trainer.accelerator.wait_for_everyone()  # under torchrun, no rank returns before rank 0 has finished the folder
     return out
@@ -152,7 +175,14 @@ def build_metadata(config: Config, labels: list[str], model_path: str) -> Checkp
         encoder=config.model.name_or_path,
         encoder_path_at_training=str(model_path),
         data=fingerprints(config),
+        crf=config.model.crf,
     )
+
+
+def task_model(network, tokenizer, metadata: CheckpointMetadata) -> TaskModel:
+    """The inference path around the model in training, decoding with its CRF's current scores when it has one."""
+    layer = crf_of(network)
+    return TaskModel(TorchBackend(network), tokenizer, metadata, crf=layer.params() if layer else None)
 
 
 def load_model(config: Config, model_path: str, labels: list[str]):
@@ -173,6 +203,8 @@ def load_model(config: Config, model_path: str, labels: list[str]):
             hint="use a folder with config.json and model.safetensors of a standard "
             "transformers architecture (its own code, auto_map, is never run), or 'embedded:e5-small'",
         ) from None
+    if config.model.crf:
+        attach_crf(model, labels)
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     if config.model.freeze_layers:
@@ -224,7 +256,7 @@ def freeze_bottom(model, n_layers: int, source: str) -> None:
 
 def finish(trainer, model: TaskModel, config: Config, dev_docs, test_docs, result, seconds) -> None:
     out, metadata = config.output_dir, model.metadata
-    trainer.save_model(str(out))
+    save_weights(trainer, out)
     (out / "training_args.bin").unlink(missing_ok=True)  # a pickle; config.yaml records the same settings
     scores = {"dev": _score(model, dev_docs), "test": _score(model, test_docs)}
     metadata.scores = {k: v for k, v in scores.items() if v}
@@ -242,6 +274,22 @@ def finish(trainer, model: TaskModel, config: Config, dev_docs, test_docs, resul
     write_model_card(out / "README.md", config, metadata)
     write_metadata(out, metadata)  # last: marks the folder as a finished model
     remove_snapshots(out)  # after it: a crash in between leaves a finished model, not a lost run
+
+
+def save_weights(trainer, out: Path) -> None:
+    """model.safetensors holds the encoder and its emission layer only, so that the Auto classes load it with no
+    unexpected keys; a CRF's scores go beside it, to crf.safetensors."""
+    network = trainer.accelerator.unwrap_model(trainer.model)
+    layer = crf_of(network)
+    if layer is None:
+        trainer.save_model(str(out))
+        return
+    delattr(network, CRF_ATTRIBUTE)
+    try:
+        trainer.save_model(str(out))
+    finally:
+        setattr(network, CRF_ATTRIBUTE, layer)
+    write_crf(out, layer.params())
 
 
 def _score(model: TaskModel, docs: list[Document]) -> dict:

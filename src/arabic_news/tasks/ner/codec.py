@@ -30,6 +30,7 @@ from ...text import (
     special_tokens_template,
     tokenize_words,
 )
+from .crf import CrfParams, allowed_starts, allowed_transitions, viterbi
 
 IGNORE = -100
 MAX_INSIDE = 2  # longest proclitic run kept outside an entity inside one token (و, وب, ول, فل, ...)
@@ -82,6 +83,16 @@ class NerCodec:
         self.normalize_options = normalize_options or NormalizeOptions()
         self.prefix, self.suffix = special_tokens_template(tokenizer)
         self.body_length = max_length - len(self.prefix) - len(self.suffix)
+        self.crf: CrfParams | None = None  # None: each unit's most probable tag; else constrained Viterbi (crf.py)
+
+    def use_crf(self, params: CrfParams | None) -> None:
+        """Decode with constrained Viterbi under `params` (a trained CRF's scores, or `CrfParams.zeros` for the BIO
+        constraints alone); None goes back to each unit's most probable tag."""
+        if params is not None and params.num_labels != len(self.labels):
+            raise ValueError(f"the CRF scores {params.num_labels} labels, the model {len(self.labels)}")
+        self.crf = params
+        if params is not None:
+            self._allowed, self._starts = allowed_transitions(self.labels), allowed_starts(self.labels)
 
     # ---- encoding -------------------------------------------------------------------------------------------
     def encode(self, doc: Document) -> EncodedDocument:
@@ -174,9 +185,14 @@ class NerCodec:
         return replace(doc, entities=self.spans_from_tags(encoded, tags, confidence), tags=kept_tags)
 
     def predicted_tags(self, encoded: EncodedDocument, window_logits: list[np.ndarray]) -> tuple[list[str], np.ndarray]:
-        """The most probable tag of every unit and its probability."""
+        """The tag of every unit and its probability: the most probable tag per unit, or with a CRF (`use_crf`) the
+        best sequence under the BIO constraints and the CRF's transition scores."""
         probs = self.token_probabilities(encoded, window_logits)[encoded.unit_tokens]
-        best = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=int)
+        if self.crf is not None:
+            emissions = np.log(np.maximum(probs, np.finfo(np.float32).tiny))
+            best = viterbi(emissions, self.crf, self._allowed, self._starts)
+        else:
+            best = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=int)
         confidence = probs[np.arange(len(best)), best] if len(best) else np.zeros(0)
         return [self.labels[i] for i in best], confidence
 

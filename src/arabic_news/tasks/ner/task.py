@@ -24,6 +24,7 @@ class NerTask(Task):
     headline_metric = "f1"
     headline_name = "micro-F1"
     confusion_title = "NER types (rows: gold)"
+    sequence_decoding = True
 
     def labels(self, train_docs: list[Document], preprocessing: Preprocessing, path: object) -> list[str]:
         types = label_set(train_docs)
