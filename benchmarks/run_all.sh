@@ -12,6 +12,7 @@ run ant_model      python -m benchmarks.ant --systems model "$@"
 run ant_svm        python -m benchmarks.ant --systems svm "$@"
 run train_step     python -m benchmarks.train_step
 run vocab_trim     python -m benchmarks.vocab_trim
+run attention_dropout python -m benchmarks.attention_dropout
 run inference      python -m benchmarks.inference_speed --checkpoint runs/anercorp-e5-seed42 --data "${DATA_DIR:-../shared/data}/anercorp/test.conll"
 run training_speed python -m benchmarks.training_speed "$@"
 run conll_speed    python -m benchmarks.conll_speed
