@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write_json
-from ..checkpoint import EXPORT_CARD, ONNX_FILE, is_onnx_export, load_checkpoint, write_metadata
+from ..checkpoint import EXPORT_CARD, ONNX_FILE, is_onnx_export, load_checkpoint, load_lexical, write_metadata
 from ..data import Document, read_documents
 from ..errors import ConfigError
 from ..inference import OnnxBackend, TaskModel, TorchBackend
+from ..tasks.topic.lexical import LEXICAL_FILES
 from .card import write_card
 from .graph import OPSET, ExportError, classifier_nodes, optimize, quantize_int8, require_onnx, trace
 
@@ -52,6 +53,7 @@ def export_checkpoint(request: ExportRequest) -> dict:
     require_onnx()
     _check_request(request)
     model, tokenizer, metadata = load_checkpoint(request.checkpoint)
+    load_lexical(request.checkpoint, metadata)  # a fused topic model's lexical files must be whole before exporting
     gold = _read_gold(request.eval_data, metadata) if request.eval_data else None
     request.out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{request.out.name}.partial-", dir=request.out.parent))
@@ -69,6 +71,9 @@ def export_checkpoint(request: ExportRequest) -> dict:
 def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Path) -> dict:
     started = time.perf_counter()
     token_level = metadata.task_type.auto_class_name.endswith("TokenClassification")
+    if metadata.lexical:  # a fused topic model: its lexical half runs beside the graph, from the same files
+        for name in LEXICAL_FILES:
+            shutil.copy2(Path(request.checkpoint) / name, staging / name)
     traced, fp32 = staging / "traced.onnx", staging / "fp32.onnx"
     log.info("tracing %s to ONNX (opset %d)", request.checkpoint, OPSET)
     trace(model, traced, token_level)
@@ -85,6 +90,8 @@ def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Pa
         "max_abs_logit_difference_vs_torch": difference,
         "versions": _versions(),
     }
+    if metadata.lexical:
+        card["lexical"] = {k: metadata.lexical.get(k) for k in ("fusion", "weight", "features")}
     final = fp32
     if request.quantize == "int8":
         final = staging / "int8.onnx"
@@ -92,7 +99,7 @@ def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Pa
         keep = classifier_nodes(fp32) if request.keep_classifier_fp32 else []
         feeds = _calibration_feeds(request.calibration, tokenizer, metadata) if request.calibration else None
         card["quantization"] = quantize_int8(fp32, final, keep, feeds)
-    if gold is not None:
+    if gold is not None:  # with the lexical files already in `staging`, a fused model's gate scores the fusion
         card["evaluation"] = _gate(request, staging, fp32, final, tokenizer, metadata, gold)
     os.replace(final, staging / ONNX_FILE)
     for leftover in staging.glob("*.onnx"):
@@ -180,7 +187,7 @@ def _gate(request: ExportRequest, staging: Path, fp32: Path, final: Path, tokeni
     """Score the fp32 graph and the exported one on the gold data; refuse an int8 model that loses too much."""
     task = metadata.task_type
     key = task.headline_metric
-    scores = {"fp32": _score(fp32, "fp32", tokenizer, metadata, gold, request.batch_size)}
+    scores = {"fp32": _score(fp32, "fp32", tokenizer, metadata, gold, request.batch_size, staging)}
     result = {
         "data": str(request.eval_data),
         "sha256": hashlib.sha256(Path(request.eval_data).read_bytes()).hexdigest(),
@@ -190,7 +197,7 @@ def _gate(request: ExportRequest, staging: Path, fp32: Path, final: Path, tokeni
     }
     if final == fp32:
         return result
-    scores["int8"] = _score(final, "int8", tokenizer, metadata, gold, request.batch_size)
+    scores["int8"] = _score(final, "int8", tokenizer, metadata, gold, request.batch_size, staging)
     loss = round(100 * (scores["fp32"][key] - scores["int8"][key]), 3)
     result.update(f1_loss_points=loss, max_f1_loss_points=request.max_f1_loss)
     log.info(
@@ -211,8 +218,8 @@ def _gate(request: ExportRequest, staging: Path, fp32: Path, final: Path, tokeni
     return result
 
 
-def _score(graph: Path, precision: str, tokenizer, metadata, gold, batch_size: int) -> dict:
-    model = TaskModel(OnnxBackend(graph, precision), tokenizer, metadata)
+def _score(graph: Path, precision: str, tokenizer, metadata, gold, batch_size: int, folder: Path) -> dict:
+    model = TaskModel(OnnxBackend(graph, precision), tokenizer, metadata, folder)
     predicted = model.predict_documents([d.unlabeled() for d in gold], batch_size=batch_size, progress=True)
     return {k: round(float(v), 6) for k, v in model.task.headline(gold, predicted).items()}
 

@@ -86,7 +86,8 @@ class Task(ABC):
         return None
 
     @abstractmethod
-    def codec(self, tokenizer, labels: list[str], preprocessing: Preprocessing) -> TaskCodec: ...
+    def codec(self, tokenizer, labels: list[str], preprocessing: Preprocessing, lexical=None) -> TaskCodec:
+        """The codec; `lexical` is a checkpoint's lexical component (topic only, tasks/topic/lexical.py)."""
 
     @abstractmethod
     def collator(self, tokenizer): ...
