@@ -210,6 +210,24 @@ def test_an_onnx_export_carries_the_fusion(fused_ckpt, tmp_path):
         assert have.topic.probabilities == pytest.approx(want.topic.probabilities, abs=1e-4)
 
 
+def test_serve_tags_with_the_fusion_and_says_so(fused_ckpt):
+    pytest.importorskip("fastapi")
+    from arabic_news.serve.app import ServeSettings, create_app
+
+    from .test_serve import LiveServer, call, tag
+
+    tagger = load(fused_ckpt, dtype="fp32")
+    texts = [d.text for d in DOCS]
+    expected = {text: r for text, r in zip(texts, tagger.pipe(texts))}
+    with LiveServer(create_app(tagger, ServeSettings(max_batch=4, max_wait_ms=5))) as live:
+        _, _, info = call(live.url, "/v1/model")
+        assert info["tasks"][0]["lexical"]["weight"] == read_metadata(fused_ckpt).lexical["weight"]
+        for record in tag(live.url, {"texts": texts}):
+            want = expected[record["text"]].topic
+            assert record["topic"] == want.label
+            assert record["topic_probabilities"] == pytest.approx(want.probabilities, abs=1e-4)
+
+
 def test_the_weights_file_is_safetensors(fused_ckpt):
     from safetensors.numpy import load_file
 
