@@ -313,3 +313,14 @@ def test_a_fused_checkpoint_with_a_damaged_lexical_file(tmp_path, capsys, fused_
     (model / WEIGHTS_FILE).write_bytes(weights[: len(weights) // 2])
     source = text_file(tmp_path / "a.txt", "فاز الأهلي على الزمالك")
     fails(capsys, predict(model, source, tmp_path / "out.jsonl"), "cannot load the lexical component", "retrain")
+
+
+def test_the_ant_benchmark_records_the_parts_of_a_fused_model(fused_ckpt):
+    from benchmarks.ant import lexical_figures
+
+    figures = lexical_figures(fused_ckpt, read_metadata(fused_ckpt).to_dict())
+    assert set(figures["macro_f1_of_parts"]) == {"dev", "test"}
+    assert set(figures["macro_f1_of_parts"]["test"]) == {"encoder", "lexical", "fused"}
+    assert figures["lexical"]["weight"] == read_metadata(fused_ckpt).lexical["weight"]
+    assert figures["lexical_files_bytes"] == sum((fused_ckpt / name).stat().st_size for name in LEXICAL_FILES)
+    assert lexical_figures(fused_ckpt, {"lexical": {}}) == {}
