@@ -87,7 +87,7 @@ class TaskModel:
     def predict_documents(self, docs: list[Document], batch_size: int = 32, progress: bool = False) -> list[Document]:
         """Copies of `docs` with this model's entities (NER) or topic (topic) in place of the gold ones."""
         encoded, logits = self.forward(docs, batch_size, progress)
-        return [self.codec.decode_into(d, e, lg) for d, e, lg in zip(docs, encoded, logits)]
+        return self.codec.decode_documents(docs, encoded, logits)
 
     def forward(self, docs: list[Document], batch_size: int = 32, progress: bool = False):
         """(encoded documents, per-document window logits): the model's raw view, before decoding."""

@@ -214,5 +214,4 @@ def finish(trainer, model: TaskModel, config: Config, docs: dict[str, list[Docum
 
 def _score(model: TaskModel, docs: list[Document], encoded: list, logits: list) -> dict:
     """Headline scores of the model's predictions, decoded from a forward pass made earlier (`TaskModel.forward`)."""
-    predicted = [model.codec.decode_into(d, e, lg) for d, e, lg in zip(docs, encoded, logits)]
-    return model.task.headline(docs, predicted)
+    return model.task.headline(docs, model.codec.decode_documents(docs, encoded, logits))

@@ -84,22 +84,41 @@ class TopicCodec:
         """The encoder's class log-probabilities: softmax of the mean logits over the windows."""
         return log_softmax(np.mean(np.stack(window_logits), axis=0))
 
-    def decode(self, window_logits: list[np.ndarray], text: str = "") -> tuple[str, float, dict[str, float]]:
-        """Mean logits over the windows (fused with the lexical model's view of `text`, when the checkpoint has
-        one) -> (label, probability, all class probabilities)."""
+    def decode(
+        self, window_logits: list[np.ndarray], text: str = "", lexical_log_probs: np.ndarray | None = None
+    ) -> tuple[str, float, dict[str, float]]:
+        """Mean logits over the windows (fused with the lexical model's view of `text`, or its `lexical_log_probs`
+        computed beforehand, when the checkpoint has one) -> (label, probability, all class probabilities)."""
         log_probs = self.encoder_log_probs(window_logits)
         if self.lexical is None:
             probs = np.exp(log_probs)
         else:
-            probs = fuse(log_probs, self.lexical.log_probs([text])[0], self.weight, self.fusion)
+            if lexical_log_probs is None:
+                lexical_log_probs = self.lexical.log_probs([text])[0]
+            probs = fuse(log_probs, lexical_log_probs, self.weight, self.fusion)
         best = int(probs.argmax())
         return self.labels[best], float(probs[best]), {label: float(p) for label, p in zip(self.labels, probs)}
 
-    def decode_into(self, doc: Document, encoded: EncodedTopicDocument, window_logits: list[np.ndarray]) -> Document:
-        label, score, probs = self.decode(window_logits, encoded.text or self.input_text(doc))
+    def decode_into(
+        self,
+        doc: Document,
+        encoded: EncodedTopicDocument,
+        window_logits: list[np.ndarray],
+        lexical_log_probs: np.ndarray | None = None,
+    ) -> Document:
+        label, score, probs = self.decode(window_logits, encoded.text or self.input_text(doc), lexical_log_probs)
         return replace(
             doc,
             topic=label,
             topic_score=round(score, 6),
             topic_probabilities={k: round(v, 6) for k, v in probs.items()},
         )
+
+    def decode_documents(
+        self, docs: list[Document], encoded: list[EncodedTopicDocument], logits: list[list[np.ndarray]]
+    ) -> list[Document]:
+        """`decode_into` for many documents; the lexical component vectorizes them together (faster than one by one)."""
+        lexical = [None] * len(docs)
+        if self.lexical is not None and docs:
+            lexical = list(self.lexical.log_probs([e.text or self.input_text(d) for d, e in zip(docs, encoded)]))
+        return [self.decode_into(d, e, lg, lx) for d, e, lg, lx in zip(docs, encoded, logits, lexical)]
