@@ -1,14 +1,18 @@
 """ANT v2.1 topic classification: the project's topic model against TF-IDF + linear SVM, overall and per source.
 
-    python -m benchmarks.ant [--data-dir ../shared/data] [--seeds 42] [--set training.num_train_epochs=2]
+    python -m benchmarks.ant [--data-dir ../shared/data] [--seeds 42] [--set training.num_train_epochs=2] [--lexical]
 
 1. model: trains `configs/ant.yaml` through the project API (runs/ant-e5-seed<N>; rerunning an interrupted command
    resumes it) and scores the test split with the evaluation harness: accuracy, macro-F1 with bootstrap 95% CIs,
    per class and per source (each site has its own label set and style, so a model can learn the site instead of
    the topic; the per-source rows show it).
+   With --lexical, the config's `model.lexical: true`: the topic model fused with TF-IDF + logistic regression, the
+   fusion weight chosen on dev (runs/ant-e5-lexical-seed<N>); the results then also hold the dev/test macro-F1 of
+   the encoder alone, the regression alone and the fusion, and the chosen weight.
 2. svm: TF-IDF (word 1-2 + char 2-5 grams) + LinearSVC (benchmarks/svm_baseline.py), C chosen on dev, scored by
    the same scorer.
-Both systems use the corpus's own train/dev/test split; test is never used for a choice.
+3. lr: the same features + logistic regression, C chosen on dev from (100, 1000).
+All systems use the corpus's own train/dev/test split; test is never used for a choice.
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ SPLITS = ("train", "dev", "test")
 
 def parse_args(argv=None):
     parser = common.benchmark_parser(
-        __doc__.splitlines()[0], "ant.json", "ant.yaml", "the project's topic config to train", systems=("model", "svm")
+        __doc__.splitlines()[0],
+        "ant.json",
+        "ant.yaml",
+        "the project's topic config to train",
+        systems=("model", "svm", "lr"),
+    )
+    parser.add_argument(
+        "--lexical",
+        action="store_true",
+        help="train the model with model.lexical: true (fused with TF-IDF + logistic regression, weight chosen on dev)",
     )
     return parser.parse_args(argv)
 
@@ -80,7 +93,8 @@ def topic_figures(topic: dict) -> dict:
 # ---- 1. the project's model --------------------------------------------------------------------------------------
 def model_section(args, paths: dict[str, Path]) -> dict:
     overrides = [f"data.{split}={paths[split]}" for split in SPLITS] + args.overrides
-    name = common.run_name("ant-e5", args.limit)
+    overrides += ["model.lexical=true"] if args.lexical else []
+    name = common.run_name("ant-e5-lexical" if args.lexical else "ant-e5", args.limit)
     checkpoints = common.train_seeds(
         args.config, overrides, name, args.runs_dir, args.seeds, args.skip_train, args.overwrite
     )
@@ -92,11 +106,13 @@ def model_section(args, paths: dict[str, Path]) -> dict:
             **topic_figures(e["report"]["topic"]),
             "dev_macro_f1": e["metadata"].get("scores", {}).get("dev", {}).get("macro_f1"),
             "training": e["metadata"].get("training", {}),
+            **lexical_figures(checkpoint, e["metadata"]),
         }
         for seed, checkpoint, e in zip(args.seeds, checkpoints, evaluated)
     ]
     return {
-        "system": "this project, embedded e5-small",
+        "system": "this project, embedded e5-small"
+        + (" fused with TF-IDF + logistic regression" if args.lexical else ""),
         "config": repo_relative(args.config),
         "overrides": args.overrides,
         "runs": runs,
@@ -106,19 +122,41 @@ def model_section(args, paths: dict[str, Path]) -> dict:
     }
 
 
-# ---- 2. the TF-IDF + SVM baseline -------------------------------------------------------------------------------
-def svm_section(docs: dict[str, list]) -> dict:
+def lexical_figures(checkpoint: Path, metadata: dict) -> dict:
+    """A fused model's lexical settings and chosen weight, and the macro-F1 of its parts (from its metrics.json)."""
+    import json
+
+    if not metadata.get("lexical"):
+        return {}
+    metrics = json.loads((Path(checkpoint) / "metrics.json").read_text(encoding="utf-8")).get("lexical", {})
+    parts = {
+        split: {part: values[part]["macro_f1"] for part in ("encoder", "lexical", "fused")}
+        for split, values in metrics.get("scores", {}).items()
+    }
+    size = sum(p.stat().st_size for p in Path(checkpoint).glob("lexical*"))
+    return {"lexical": metadata["lexical"], "macro_f1_of_parts": parts, "lexical_files_bytes": size}
+
+
+# ---- 2./3. the TF-IDF baselines ---------------------------------------------------------------------------------
+BASELINES = {
+    "svm": "TF-IDF (word 1-2 + char 2-5 grams) + LinearSVC",
+    "lr": "TF-IDF (word 1-2 + char 2-5 grams) + logistic regression",
+}
+
+
+def svm_section(docs: dict[str, list], classifier: str = "svm") -> dict:
     from arabic_news.evaluation import evaluate_predictions
     from benchmarks import svm_baseline
 
-    result = svm_baseline.select_on_dev(docs["train"], docs["dev"])
+    grid = svm_baseline.DEFAULT_C_GRID if classifier == "svm" else svm_baseline.LR_C_GRID
+    result = svm_baseline.select_on_dev(docs["train"], docs["dev"], c_grid=grid, classifier=classifier)
     started = time.perf_counter()
     predicted = svm_baseline.predict_documents(result, docs["test"])
     predict_seconds = time.perf_counter() - started
     labels = sorted({d.topic for d in docs["train"]})
     figures = topic_figures(evaluate_predictions("topic", docs["test"], predicted, labels)["topic"])
     return {
-        "system": "TF-IDF (word 1-2 + char 2-5 grams) + LinearSVC",
+        "system": BASELINES[classifier],
         **figures,
         "test_macro_f1": figures["macro_f1"],
         "test_accuracy": figures["accuracy"],
@@ -133,7 +171,7 @@ def svm_section(docs: dict[str, list]) -> dict:
 
 # ---- report --------------------------------------------------------------------------------------------------
 def print_summary(results: dict) -> None:
-    model, svm = results.get("model"), results.get("svm")
+    model = results.get("model")
     rows, systems = [], []
     if model:
         run = model["runs"][0]
@@ -147,16 +185,19 @@ def print_summary(results: dict) -> None:
             ]
         )
         systems.append(("model (first seed)", run))
-    if svm:
+    for key, short in (("svm", "TF-IDF + SVM"), ("lr", "TF-IDF + LR")):
+        baseline = results.get(key)
+        if not baseline:
+            continue
         rows.append(
             [
-                svm["system"],
-                pct(svm["accuracy"]),
-                pct(svm["macro_f1"]),
-                f"{pct(svm['macro_f1_ci95'][0])}–{pct(svm['macro_f1_ci95'][1])}",
+                baseline["system"],
+                pct(baseline["accuracy"]),
+                pct(baseline["macro_f1"]),
+                f"{pct(baseline['macro_f1_ci95'][0])}–{pct(baseline['macro_f1_ci95'][1])}",
             ]
         )
-        systems.append(("TF-IDF + SVM", svm))
+        systems.append((short, baseline))
     print_table("ANT test", ["system", "accuracy", "macro-F1", "macro-F1 95% CI"], rows)
     sources = sorted({s for _, figures in systems for s in figures["per_source"]})
     if sources:
@@ -185,8 +226,9 @@ def main(argv=None) -> int:
         for s, p in paths.items()
     }
     sections = {"data": {"files": files, "limit": args.limit, "split": corpus_summary(docs)}}
-    if "svm" in args.systems:
-        sections["svm"] = svm_section(docs)
+    for classifier in ("svm", "lr"):
+        if classifier in args.systems:
+            sections[classifier] = svm_section(docs, classifier)
     if "model" in args.systems:
         sections["model"] = model_section(args, paths)
     headline = {
@@ -194,6 +236,8 @@ def main(argv=None) -> int:
         "test_accuracy": sections["model"]["test_accuracy"]["mean"] if "model" in sections else None,
         "svm_test_macro_f1": sections["svm"]["test_macro_f1"] if "svm" in sections else None,
         "svm_test_accuracy": sections["svm"]["test_accuracy"] if "svm" in sections else None,
+        "lr_test_macro_f1": sections["lr"]["test_macro_f1"] if "lr" in sections else None,
+        "lr_test_accuracy": sections["lr"]["test_accuracy"] if "lr" in sections else None,
     }
     results = common.write_results(args.out, "ant", sections, headline)
     print_summary(results)

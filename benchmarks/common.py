@@ -203,7 +203,7 @@ def evaluate_checkpoints(checkpoints: list[Path], test_path: Path, out: Path) ->
     results = []
     for checkpoint, folder in zip(checkpoints, folders):
         report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-        results.append({"report": report, "metadata": read_metadata(checkpoint)})
+        results.append({"report": report, "metadata": read_metadata(checkpoint).to_dict()})
     return results, seconds
 
 

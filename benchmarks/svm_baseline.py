@@ -1,4 +1,4 @@
-"""A TF-IDF + linear SVM topic classifier: the strong classic baseline for news topic classification.
+"""TF-IDF + a linear classifier (LinearSVC, or logistic regression): the strong classic baselines for news topics.
 
 Features: TF-IDF of word 1-2 grams and of character 2-5 grams (within word boundaries), sublinear term frequency,
 over the title and the text after the project's default Arabic normalization (the same the fine-tuned model sees).
@@ -17,6 +17,7 @@ from arabic_news.text import normalize_text
 log = logging.getLogger("benchmarks.svm")
 
 DEFAULT_C_GRID = (0.1, 0.3, 1.0, 3.0)
+LR_C_GRID = (100.0, 1000.0)  # logistic regression wants little regularization on these features
 
 
 def article_text(doc: Document, use_title: bool = True) -> str:
@@ -52,10 +53,16 @@ def select_on_dev(
     c_grid: tuple[float, ...] = DEFAULT_C_GRID,
     use_title: bool = True,
     min_df: int = 2,
+    classifier: str = "svm",
 ) -> SvmResult:
-    """Fit the vectorizer on train, one LinearSVC per C, keep the best by dev macro-F1."""
+    """Fit the vectorizer on train, one classifier per C (`svm`: LinearSVC; `lr`: multinomial logistic regression),
+    keep the best by dev macro-F1."""
+    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
     from sklearn.svm import LinearSVC
+
+    def make(c: float):
+        return LinearSVC(C=c) if classifier == "svm" else LogisticRegression(C=c, max_iter=1000)
 
     started = time.perf_counter()
     vectorizer = build_vectorizer(min_df)
@@ -67,18 +74,18 @@ def select_on_dev(
     grid, best, best_classifier = [], None, None
     for c in c_grid:
         t0 = time.perf_counter()
-        classifier = LinearSVC(C=c).fit(x_train, y_train)
+        model = make(c).fit(x_train, y_train)
         point = {
             "C": c,
             "dev_macro_f1": float(
-                f1_score(y_dev, classifier.predict(x_dev), average="macro", labels=sorted(set(y_dev)), zero_division=0)
+                f1_score(y_dev, model.predict(x_dev), average="macro", labels=sorted(set(y_dev)), zero_division=0)
             ),
             "fit_seconds": round(time.perf_counter() - t0, 1),
         }
-        log.info("LinearSVC C=%g: dev macro-F1 %.4f (%.0f s)", c, point["dev_macro_f1"], point["fit_seconds"])
+        log.info("%s C=%g: dev macro-F1 %.4f (%.0f s)", classifier, c, point["dev_macro_f1"], point["fit_seconds"])
         grid.append(point)
         if best is None or point["dev_macro_f1"] > best["dev_macro_f1"]:
-            best, best_classifier = point, classifier
+            best, best_classifier = point, model
     return SvmResult(
         vectorizer, best_classifier, best, grid, vectorize_seconds, time.perf_counter() - started, x_train.shape[1]
     )

@@ -86,10 +86,11 @@ def test_crf_baseline_learns_the_sample_corpus(sample_docs):
     assert "examples" not in json.dumps(figures)  # no corpus text in the figures
 
 
-def test_svm_baseline_on_the_sample_topics(sample_docs):
+@pytest.mark.parametrize("classifier, grid", [("svm", (0.3, 1.0)), ("lr", (100.0, 1000.0))])
+def test_svm_baseline_on_the_sample_topics(sample_docs, classifier, grid):
     train, dev = sample_docs["train"], sample_docs["dev"]
-    result = svm_baseline.select_on_dev(train, dev, c_grid=(0.3, 1.0), min_df=1)
-    assert [p["C"] for p in result.grid] == [0.3, 1.0] and result.features > 1000
+    result = svm_baseline.select_on_dev(train, dev, c_grid=grid, min_df=1, classifier=classifier)
+    assert [p["C"] for p in result.grid] == list(grid) and result.features > 1000
     on_train = svm_baseline.predict_documents(result, train)
     assert sum(p.topic == g.topic for p, g in zip(on_train, train)) / len(train) > 0.9
     predicted = svm_baseline.predict_documents(result, dev)

@@ -22,6 +22,7 @@ from safetensors import SafetensorError
 from .atomic import atomic_write_json
 from .errors import CheckpointError, ConfigError
 from .tasks import TASKS, CrfParams, Preprocessing, Task
+from .tasks.topic.lexical import LEXICAL_FILES, LexicalModel, LexicalSettings
 
 METADATA_FILE = "arabic_news.json"
 # An ONNX export (arabic-news export) holds the same metadata and tokenizer files, with the graph in place of the
@@ -50,6 +51,8 @@ class CheckpointMetadata:
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> headline scores
     training: dict[str, Any] = field(default_factory=dict)  # seconds, global_step, best_checkpoint
     crf: bool = False  # NER with a CRF output layer: its scores are in crf.safetensors and decoding uses them
+    # A topic model's lexical component: its settings with the chosen fusion weight (empty: the encoder alone)
+    lexical: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @property
@@ -68,6 +71,8 @@ class CheckpointMetadata:
         }
         if self.crf:
             out["crf"] = True
+        if self.lexical:
+            out["lexical"] = self.lexical
         if self.scores or self.training:  # a finished model; training's own dev scoring runs without them
             out.update(scores=self.scores, training=self.training)
         return out
@@ -91,6 +96,8 @@ class CheckpointMetadata:
             raise CheckpointError(f"{METADATA_FILE}: labels must be a non-empty list", path=source, hint=_RESTORE)
         if not isinstance(raw["preprocessing"], dict):
             raise CheckpointError(f"{METADATA_FILE}: preprocessing must be an object", path=source, hint=_RESTORE)
+        if not isinstance(raw.get("lexical") or {}, dict):
+            raise CheckpointError(f"{METADATA_FILE}: lexical must be an object", path=source, hint=_RESTORE)
         return cls(
             task=raw["task"],
             labels=list(raw["labels"]),
@@ -101,6 +108,7 @@ class CheckpointMetadata:
             scores=dict(raw.get("scores") or {}),
             training=dict(raw.get("training") or {}),
             crf=raw.get("crf") is True,
+            lexical=dict(raw.get("lexical") or {}),
             format_version=int(raw.get("format_version", 1)),
         )
 
@@ -196,6 +204,35 @@ def write_crf(out: Path, params: CrfParams) -> None:
     from safetensors.numpy import save_file
 
     save_file({k: v.astype("float32") for k, v in params.tensors().items()}, str(out / CRF_FILE))
+
+
+def load_lexical(path: str | Path, metadata: CheckpointMetadata) -> LexicalModel | None:
+    """The lexical component the metadata announces (None when it announces none), checked against the labels."""
+    if not metadata.lexical:
+        return None
+    path = Path(path)
+    if metadata.task != "topic":
+        raise CheckpointError(
+            f"{METADATA_FILE} gives a {metadata.task} model a lexical component; only topic models have one",
+            path=path / METADATA_FILE,
+            hint=_RESTORE,
+        )
+    missing = [name for name in LEXICAL_FILES if not (path / name).is_file()]
+    if missing:
+        raise CheckpointError(
+            f"{METADATA_FILE} says the topic model is fused with a lexical model, but {', '.join(missing)} is missing",
+            path=path,
+            hint="copy the lexical_* files of the training run into the folder, or retrain",
+        )
+    settings = LexicalSettings.from_dict(metadata.lexical)
+    try:
+        if settings.fusion not in ("log", "prob") or not 0 <= float(settings.weight) <= 1:
+            raise ValueError(f"fusion {settings.fusion!r} with weight {settings.weight!r}")
+        return LexicalModel.load(path, settings, len(metadata.labels))
+    except (OSError, ValueError, TypeError, SafetensorError) as err:
+        raise CheckpointError(
+            f"cannot load the lexical component: {str(err).splitlines()[0][:300]}", path=path, hint=_RESTORE
+        ) from None
 
 
 def is_onnx_export(path: str | Path) -> bool:

@@ -64,7 +64,14 @@ def print_summary(out: Path) -> None:
         or "no dev/test data"
     )
     print(f"{meta.task} model in {out}  ({scores}; {meta.training['seconds']:.0f} s)")
+    if meta.lexical:
+        print(
+            f"   fused with TF-IDF + logistic regression ({meta.lexical['features']} features): "
+            f"{meta.lexical['fusion']} fusion, encoder weight {meta.lexical['weight']:g} (chosen on dev; "
+            "metrics.json has the scores of each part)"
+        )
     files = sorted(p.name for p in out.iterdir() if p.suffix in (".json", ".png", ".md", ".yaml"))
+    files += ["lexical.safetensors"] if meta.lexical else []
     print(f"   files: model.safetensors, {', '.join(files)}")
 
 

@@ -34,6 +34,13 @@ def render_card(card: dict, metadata: CheckpointMetadata, folder: str) -> str:
         "- ONNX Runtime's transformer optimizer fused: "
         + (", ".join(f"{op} x{n}" for op, n in card["fused_operators"].items()) or "nothing"),
     ]
+    lexical = card.get("lexical")
+    if lexical:
+        lines.append(
+            f"- fused topic model: the graph's probabilities are combined ({lexical['fusion']}, encoder weight "
+            f"{lexical['weight']:g}) with a TF-IDF + logistic regression model of {lexical['features']} features, "
+            "copied from the checkpoint (`lexical_vocabulary.json`, `lexical.safetensors`) and run beside the graph"
+        )
     quantization = card.get("quantization")
     if quantization:
         lines.append(

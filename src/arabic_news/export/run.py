@@ -24,6 +24,7 @@ from ..checkpoint import (
     ONNX_FILE,
     is_onnx_export,
     load_checkpoint,
+    load_lexical,
     read_crf,
     write_crf,
     write_metadata,
@@ -31,6 +32,7 @@ from ..checkpoint import (
 from ..data import Document, read_documents
 from ..errors import ConfigError
 from ..inference import OnnxBackend, TaskModel, TorchBackend
+from ..tasks.topic.lexical import LEXICAL_FILES
 from .card import write_card
 from .graph import OPSET, ExportError, classifier_nodes, optimize, quantize_int8, require_onnx, trace
 
@@ -60,6 +62,7 @@ def export_checkpoint(request: ExportRequest) -> dict:
     require_onnx()
     _check_request(request)
     model, tokenizer, metadata = load_checkpoint(request.checkpoint)
+    load_lexical(request.checkpoint, metadata)  # a fused topic model's lexical files must be whole before exporting
     gold = _read_gold(request.eval_data, metadata) if request.eval_data else None
     request.out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{request.out.name}.partial-", dir=request.out.parent))
@@ -78,6 +81,9 @@ def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Pa
     started = time.perf_counter()
     crf = read_crf(request.checkpoint, metadata)
     token_level = metadata.task_type.auto_class_name.endswith("TokenClassification")
+    if metadata.lexical:  # a fused topic model: its lexical half runs beside the graph, from the same files
+        for name in LEXICAL_FILES:
+            shutil.copy2(Path(request.checkpoint) / name, staging / name)
     traced, fp32 = staging / "traced.onnx", staging / "fp32.onnx"
     log.info("tracing %s to ONNX (opset %d)", request.checkpoint, OPSET)
     trace(model, traced, token_level)
@@ -94,6 +100,8 @@ def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Pa
         "max_abs_logit_difference_vs_torch": difference,
         "versions": _versions(),
     }
+    if metadata.lexical:
+        card["lexical"] = {k: metadata.lexical.get(k) for k in ("fusion", "weight", "features")}
     final = fp32
     if request.quantize == "int8":
         final = staging / "int8.onnx"
@@ -101,8 +109,8 @@ def _build(request: ExportRequest, model, tokenizer, metadata, gold, staging: Pa
         keep = classifier_nodes(fp32) if request.keep_classifier_fp32 else []
         feeds = _calibration_feeds(request.calibration, tokenizer, metadata) if request.calibration else None
         card["quantization"] = quantize_int8(fp32, final, keep, feeds)
-    if gold is not None:
-        card["evaluation"] = _gate(request, fp32, final, tokenizer, metadata, gold, crf)
+    if gold is not None:  # with the lexical files already in `staging`, a fused model's gate scores the fusion
+        card["evaluation"] = _gate(request, staging, fp32, final, tokenizer, metadata, gold, crf)
     os.replace(final, staging / ONNX_FILE)
     for leftover in staging.glob("*.onnx"):
         if leftover.name != ONNX_FILE:
@@ -187,11 +195,11 @@ def _trace_difference(model, graph: Path, tokenizer, checkpoint: Path) -> float:
     return round(difference, 7)
 
 
-def _gate(request: ExportRequest, fp32: Path, final: Path, tokenizer, metadata, gold, crf) -> dict:
+def _gate(request: ExportRequest, staging: Path, fp32: Path, final: Path, tokenizer, metadata, gold, crf) -> dict:
     """Score the fp32 graph and the exported one on the gold data; refuse an int8 model that loses too much."""
     task = metadata.task_type
     key = task.headline_metric
-    scores = {"fp32": _score(fp32, "fp32", tokenizer, metadata, gold, request.batch_size, crf)}
+    scores = {"fp32": _score(fp32, "fp32", tokenizer, metadata, gold, request.batch_size, staging, crf)}
     result = {
         "data": str(request.eval_data),
         "sha256": hashlib.sha256(Path(request.eval_data).read_bytes()).hexdigest(),
@@ -201,7 +209,7 @@ def _gate(request: ExportRequest, fp32: Path, final: Path, tokenizer, metadata, 
     }
     if final == fp32:
         return result
-    scores["int8"] = _score(final, "int8", tokenizer, metadata, gold, request.batch_size, crf)
+    scores["int8"] = _score(final, "int8", tokenizer, metadata, gold, request.batch_size, staging, crf)
     loss = round(100 * (scores["fp32"][key] - scores["int8"][key]), 3)
     result.update(f1_loss_points=loss, max_f1_loss_points=request.max_f1_loss)
     log.info(
@@ -222,8 +230,8 @@ def _gate(request: ExportRequest, fp32: Path, final: Path, tokenizer, metadata, 
     return result
 
 
-def _score(graph: Path, precision: str, tokenizer, metadata, gold, batch_size: int, crf=None) -> dict:
-    model = TaskModel(OnnxBackend(graph, precision), tokenizer, metadata, crf=crf)
+def _score(graph: Path, precision: str, tokenizer, metadata, gold, batch_size: int, folder: Path, crf=None) -> dict:
+    model = TaskModel(OnnxBackend(graph, precision), tokenizer, metadata, folder, crf=crf)
     predicted = model.predict_documents([d.unlabeled() for d in gold], batch_size=batch_size, progress=True)
     return {k: round(float(v), 6) for k, v in model.task.headline(gold, predicted).items()}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import CheckpointMetadata, is_onnx_export, load_checkpoint, load_exported, read_crf
+from ..checkpoint import CheckpointMetadata, is_onnx_export, load_checkpoint, load_exported, load_lexical, read_crf
 from ..data import Document
 from ..errors import CheckpointError
 from ..hardware import has_native_bf16
@@ -26,7 +26,10 @@ DECODINGS = ("auto", "argmax", "constrained")
 
 class TaskModel:
     """`TaskModel.load(path)` reads a checkpoint folder or an ONNX export; training builds one around the model it is
-    training (`TaskModel(TorchBackend(model), ...)`), so dev scores come from this very inference path."""
+    training (`TaskModel(TorchBackend(model), ...)`), so dev scores come from this very inference path.
+
+    A topic checkpoint with a lexical component (metadata `lexical`, files in `path`) fuses it in the codec's decoding,
+    whatever the backend; without `path` the encoder runs alone (training's dev scoring of each epoch)."""
 
     def __init__(
         self,
@@ -39,7 +42,8 @@ class TaskModel:
         """`crf`: an NER model's CRF scores (decoding then runs constrained Viterbi with them)."""
         self.backend, self.tokenizer, self.metadata, self.path = backend, tokenizer, metadata, path
         self.task = metadata.task_type
-        self.codec = self.task.codec(tokenizer, metadata.labels, metadata.preprocessing)
+        self.lexical = load_lexical(path, metadata) if path is not None else None
+        self.codec = self.task.codec(tokenizer, metadata.labels, metadata.preprocessing, self.lexical)
         self.crf = crf
         if crf is not None:
             self.codec.use_crf(crf)
@@ -96,16 +100,23 @@ class TaskModel:
     def describe(self) -> str:
         """One line for people: which model, task, engine and precision, and why that precision."""
         why = f" ({self.choice})" if self.choice else ""
-        decoding = ""
+        extra = ""
         if self.crf is not None:
-            decoding = ", CRF Viterbi decoding" if self.metadata.crf else ", constrained BIO decoding"
-        return f"{self.task.name}: {self.path} - {self.backend.description}{why}{decoding}"
+            extra = ", CRF Viterbi decoding" if self.metadata.crf else ", constrained BIO decoding"
+        if self.lexical is not None:
+            s = self.lexical.settings
+            extra += f", fused with TF-IDF + logistic regression ({s.fusion}, encoder weight {s.weight:g})"
+        return f"{self.task.name}: {self.path} - {self.backend.description}{why}{extra}"
 
     def predict_documents(self, docs: list[Document], batch_size: int = 32, progress: bool = False) -> list[Document]:
         """Copies of `docs` with this model's entities (NER) or topic (topic) in place of the gold ones."""
+        encoded, logits = self.forward(docs, batch_size, progress)
+        return self.codec.decode_documents(docs, encoded, logits)
+
+    def forward(self, docs: list[Document], batch_size: int = 32, progress: bool = False):
+        """(encoded documents, per-document window logits): the model's raw view, before decoding."""
         encoded = [self.codec.encode(d) for d in docs]
-        logits = self._run([self.codec.inference_features(e) for e in encoded], batch_size, progress)
-        return [self.codec.decode_into(d, e, lg) for d, e, lg in zip(docs, encoded, logits)]
+        return encoded, self._run([self.codec.inference_features(e) for e in encoded], batch_size, progress)
 
     def _run(self, per_doc: list[list[dict]], batch_size: int, progress: bool) -> list[list[np.ndarray]]:
         """Forward every window of every document in length-sorted batches; logits come back per document (per

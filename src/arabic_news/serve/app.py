@@ -112,6 +112,9 @@ class TaskInfo(BaseModel):
     encoder: str
     preprocessing: dict[str, Any]
     scores: dict[str, dict[str, float]] = Field(description="split -> headline scores, from the checkpoint card")
+    lexical: dict[str, Any] | None = Field(
+        None, description="topic: the fused TF-IDF + logistic regression component (settings, fusion, weight)"
+    )
 
 
 class Limits(BaseModel):
@@ -282,6 +285,7 @@ def _model_info(tagger: NewsTagger, settings: ServeSettings) -> ModelInfo:
                 encoder=meta.encoder,
                 preprocessing=meta.preprocessing.to_dict(),
                 scores=meta.scores,
+                lexical=meta.lexical or None,
             )
         )
     limits = Limits(**{k: v for k, v in asdict(settings).items() if k in Limits.model_fields})

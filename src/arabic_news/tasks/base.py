@@ -57,6 +57,9 @@ class TaskCodec(Protocol):
     def decode_into(self, doc: Document, encoded: Any, window_logits: list[np.ndarray]) -> Document:
         """A copy of `doc` carrying this model's prediction (entities, or topic with its scores)."""
 
+    def decode_documents(self, docs: list[Document], encoded: list, logits: list) -> list[Document]:
+        """`decode_into` for each document (a codec may do part of the work for all of them at once)."""
+
 
 class Task(ABC):
     name: ClassVar[str]  # the config's `task:` value and the checkpoint metadata's
@@ -87,7 +90,8 @@ class Task(ABC):
         return None
 
     @abstractmethod
-    def codec(self, tokenizer, labels: list[str], preprocessing: Preprocessing) -> TaskCodec: ...
+    def codec(self, tokenizer, labels: list[str], preprocessing: Preprocessing, lexical=None) -> TaskCodec:
+        """The codec; `lexical` is a checkpoint's lexical component (topic only, tasks/topic/lexical.py)."""
 
     @abstractmethod
     def collator(self, tokenizer): ...

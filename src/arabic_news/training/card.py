@@ -39,7 +39,39 @@ def plot_training_curve(log_history: list[dict], path: Path, metadata: Checkpoin
     plt.close(fig)
 
 
-def write_model_card(path: Path, config: Config, metadata: CheckpointMetadata) -> None:
+def lexical_section(metadata: CheckpointMetadata, report: dict | None = None) -> str:
+    """The card's paragraph on a lexical component (empty without one)."""
+    lex = metadata.lexical
+    if not lex:
+        return ""
+    kinds = []
+    if lex.get("word_ngrams"):
+        kinds.append(f"word 1-{lex['word_ngrams']} grams")
+    if lex.get("char_ngrams_max"):
+        kinds.append(f"character {lex['char_ngrams_min']}-{lex['char_ngrams_max']} grams")
+    rule = "w·log p_encoder + (1−w)·log p_lexical" if lex["fusion"] == "log" else "w·p_encoder + (1−w)·p_lexical"
+    text = f"""
+## Lexical component (fused)
+This topic model is **fused**: its probabilities combine the encoder's with those of TF-IDF ({", ".join(kinds)};
+{lex.get("features", "?")} features) + logistic regression (C={lex["C"]:g}) fitted on the train split, as
+{rule} with encoder weight **w = {lex["weight"]:g}** (chosen on dev). The vectorizers' vocabulary is in
+`lexical_vocabulary.json`, idf and regression weights in `lexical.safetensors`. `arabic_news.load` applies the fusion;
+the transformers Auto classes load the encoder and its classifier alone.
+"""
+    components = (report or {}).get("scores")
+    if components:
+        rows = [
+            f"| {split} | "
+            + " | ".join(f"{100 * values[k]['macro_f1']:.2f}" for k in ("encoder", "lexical", "fused"))
+            + " |"
+            for split, values in components.items()
+        ]
+        text += "\n| split | encoder alone | lexical alone | fused |\n|---|---:|---:|---:|\n" + "\n".join(rows) + "\n"
+        text += "\nmacro-F1 of each part.\n"
+    return text
+
+
+def write_model_card(path: Path, config: Config, metadata: CheckpointMetadata, lexical: dict | None = None) -> None:
     task = metadata.task_type
     scores = metadata.scores
     rows = (
@@ -80,7 +112,7 @@ this project's own inference also applies the normalization and windowing listed
 {rows}
 
 NER scores are seqeval micro averages at word level (default mode); topic scores are accuracy and macro-F1.
-
+{lexical_section(metadata, lexical)}
 ## Data
 {chr(10).join(f"- {k}: `{v['path']}` (sha256 `{v['sha256'][:16]}…`)" for k, v in metadata.data.items())}
 

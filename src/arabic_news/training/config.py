@@ -20,6 +20,7 @@ import yaml
 
 from ..errors import ConfigError
 from ..tasks import TASKS, Preprocessing, Task
+from ..tasks.topic.lexical import FUSIONS, LexicalSettings
 from ..text import NormalizeOptions
 
 GRANULARITIES = ("word", "subword")
@@ -36,6 +37,8 @@ class ModelConfig:
     attention_dropout: float | None = None  # None: the encoder's own; 0 lets PyTorch's fused attention kernel run
     crf: bool = False  # NER: a CRF output layer (constrained BIO transitions, Viterbi decoding), crf.safetensors
     crf_learning_rate: float | None = None  # the CRF's scores' own learning rate (null: training.learning_rate)
+    # topic: also fit TF-IDF + logistic regression and fuse it with the encoder (true, or a block of LexicalSettings)
+    lexical: bool | dict = False
 
 
 @dataclass
@@ -64,6 +67,11 @@ class Config:
     @property
     def task_type(self) -> Task:
         return TASKS[self.task]
+
+    @property
+    def lexical(self) -> LexicalSettings | None:
+        """The lexical component's settings, or None when the config has none."""
+        return LexicalSettings.from_dict(self.model.lexical) if self.model.lexical else None
 
     @property
     def output_dir(self) -> Path:
@@ -165,6 +173,7 @@ def config_from_dict(raw: dict[str, Any], source: str = "<config>") -> Config:
     _check_training(training, source)
     config = Config(task=task, training=training, source=source, **sections)
     _check_values(config)
+    _check_lexical(config)
     return config
 
 
@@ -305,6 +314,44 @@ def _check_crf(config: Config) -> None:
             path=source,
             hint="drop training.class_weights / training.label_smoothing_factor, or model.crf",
         )
+
+
+def _check_lexical(config: Config) -> None:
+    """`model.lexical`: true, false or a block of LexicalSettings keys; stored spelled out, every key with its value."""
+    value, source = config.model.lexical, config.source
+    if value is False or value is None:
+        config.model.lexical = False
+        return
+    if config.task != "topic":
+        raise ConfigError(
+            f"model.lexical is for topic classification, not task {config.task!r}",
+            path=source,
+            hint="remove model.lexical, or set task: topic",
+        )
+    settings = _build_section(LexicalSettings, {} if value is True else value, source, "model.lexical")
+    problems = []  # (key, what it must be, an example)
+    if settings.word_ngrams < 0 or settings.char_ngrams_max < 0 or not settings.kinds():
+        problems.append(("word_ngrams and char_ngrams_max", "at least one of them above 0", "word_ngrams: 2"))
+    if settings.char_ngrams_max and not 1 <= settings.char_ngrams_min <= settings.char_ngrams_max:
+        problems.append(("char_ngrams_min", "between 1 and char_ngrams_max", "char_ngrams_min: 2"))
+    if settings.max_features < 1 or settings.min_df < 1:
+        problems.append(("max_features and min_df", "1 or more", "max_features: 200000"))
+    if not settings.C > 0:
+        problems.append(("C", "above 0", "C: 100"))
+    if settings.weight is not None and not 0 <= settings.weight <= 1:
+        problems.append(("weight", "between 0 and 1, or null to choose it on dev", "weight: null"))
+    if settings.fusion not in (None, *FUSIONS):
+        problems.append(("fusion", f"one of {', '.join(FUSIONS)}, or null to choose it on dev", "fusion: null"))
+    if problems:
+        key, want, example = problems[0]
+        raise ConfigError(f"model.lexical.{key} must be {want}", path=source, hint=f"write e.g. {example}")
+    if (settings.weight is None or settings.fusion is None) and not (config.data.dev or config.data.dev_fraction):
+        raise ConfigError(
+            "model.lexical chooses its fusion weight on dev, but the config has no dev data",
+            path=source,
+            hint="set data.dev (or data.dev_fraction), or fix model.lexical.weight and model.lexical.fusion",
+        )
+    config.model.lexical = settings.to_dict()
 
 
 def save_config(config: Config, path: Path) -> None:

@@ -34,6 +34,7 @@ from .card import plot_training_curve, write_model_card
 from .config import Config, save_config
 from .crf import CRF_ATTRIBUTE, attach_crf, crf_loss, crf_of
 from .features import cache_folder, features_dataset, tokenizer_fingerprint
+from .lexical import component_scores, fit_lexical
 from .loss import class_weighted_loss
 from .optimizer import layerwise_parameter_groups
 from .splits import fingerprints, load_splits
@@ -150,7 +151,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     seconds = time.perf_counter() - started
     if trainer.is_world_process_zero():
         model = task_model(network, tokenizer, metadata)  # the CRF's scores as training left them
-        finish(trainer, model, config, dev_docs, test_docs, result, seconds)
+        finish(trainer, model, config, {"train": train_docs, "dev": dev_docs, "test": test_docs}, result, seconds)
     trainer.accelerator.wait_for_everyone()  # under torchrun, no rank returns before rank 0 has finished the folder
     return out
 
@@ -254,12 +255,26 @@ def freeze_bottom(model, n_layers: int, source: str) -> None:
         module.requires_grad_(False)
 
 
-def finish(trainer, model: TaskModel, config: Config, dev_docs, test_docs, result, seconds) -> None:
+def finish(trainer, model: TaskModel, config: Config, docs: dict[str, list[Document]], result, seconds) -> None:
     out, metadata = config.output_dir, model.metadata
     save_weights(trainer, out)
     (out / "training_args.bin").unlink(missing_ok=True)  # a pickle; config.yaml records the same settings
-    scores = {"dev": _score(model, dev_docs), "test": _score(model, test_docs)}
+    # One forward pass per split serves the lexical fusion's choice on dev and every score below.
+    forwards = {split: model.forward(docs[split], batch_size=32) for split in ("dev", "test") if docs[split]}
+    extra = {}
+    if config.lexical:
+        dev = (docs["dev"], *forwards["dev"]) if "dev" in forwards else None
+        lexical, report = fit_lexical(model, config.lexical, docs["train"], dev, out)
+        metadata.lexical = {**lexical.settings.to_dict(), "features": lexical.num_features}
+        report["scores"] = {s: component_scores(model, lexical, docs[s], *f) for s, f in forwards.items()}
+        extra["lexical"] = report
+        model = TaskModel(
+            model.backend, model.tokenizer, metadata, out, crf=model.crf
+        )  # the fused model, from its files
+    scores = {s: _score(model, docs[s], *f) for s, f in forwards.items()}
     metadata.scores = {k: v for k, v in scores.items() if v}
+    for split, values in extra.get("lexical", {}).get("scores", {}).items():
+        values["fused"] = scores[split]
     metadata.training = {
         "seconds": round(seconds, 1),
         "global_step": result.global_step,
@@ -268,10 +283,10 @@ def finish(trainer, model: TaskModel, config: Config, dev_docs, test_docs, resul
     save_config(config, out / "config.yaml")
     atomic_write_json(
         out / "metrics.json",
-        {"scores": metadata.scores, "train": result.metrics, "log_history": trainer.state.log_history},
+        {"scores": metadata.scores, **extra, "train": result.metrics, "log_history": trainer.state.log_history},
     )
     plot_training_curve(trainer.state.log_history, out / "training_curve.png", metadata)
-    write_model_card(out / "README.md", config, metadata)
+    write_model_card(out / "README.md", config, metadata, extra.get("lexical"))
     write_metadata(out, metadata)  # last: marks the folder as a finished model
     remove_snapshots(out)  # after it: a crash in between leaves a finished model, not a lost run
 
@@ -292,7 +307,6 @@ def save_weights(trainer, out: Path) -> None:
     write_crf(out, layer.params())
 
 
-def _score(model: TaskModel, docs: list[Document]) -> dict:
-    if not docs:
-        return {}
-    return model.task.headline(docs, model.predict_documents(docs, batch_size=32))
+def _score(model: TaskModel, docs: list[Document], encoded: list, logits: list) -> dict:
+    """Headline scores of the model's predictions, decoded from a forward pass made earlier (`TaskModel.forward`)."""
+    return model.task.headline(docs, model.codec.decode_documents(docs, encoded, logits))

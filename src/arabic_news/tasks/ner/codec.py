@@ -184,6 +184,9 @@ class NerCodec:
         kept_tags = tags if self.granularity == "word" else None
         return replace(doc, entities=self.spans_from_tags(encoded, tags, confidence), tags=kept_tags)
 
+    def decode_documents(self, docs: list[Document], encoded: list, logits: list) -> list[Document]:
+        return [self.decode_into(d, e, lg) for d, e, lg in zip(docs, encoded, logits)]
+
     def predicted_tags(self, encoded: EncodedDocument, window_logits: list[np.ndarray]) -> tuple[list[str], np.ndarray]:
         """The tag of every unit and its probability: the most probable tag per unit, or with a CRF (`use_crf`) the
         best sequence under the BIO constraints and the CRF's transition scores."""

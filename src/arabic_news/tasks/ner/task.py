@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ...data import Document, label_set
-from ...errors import DataError
+from ...errors import CheckpointError, DataError
 from ...text import NormalizeOptions
 from ..base import Preprocessing, Task
 from ..stats import f1_from_counts
@@ -32,7 +32,12 @@ class NerTask(Task):
             raise DataError("the training data has no entities", path=path, hint="annotate entities or use task: topic")
         return ner_labels(types, preprocessing.granularity)
 
-    def codec(self, tokenizer, labels: list[str], preprocessing: Preprocessing) -> NerCodec:
+    def codec(self, tokenizer, labels: list[str], preprocessing: Preprocessing, lexical=None) -> NerCodec:
+        if lexical is not None:
+            raise CheckpointError(
+                "an NER checkpoint cannot have a lexical component (it classifies topics)",
+                hint="remove the `lexical` block from arabic_news.json, or retrain without model.lexical",
+            )
         p = preprocessing
         return NerCodec(
             tokenizer, labels, p.granularity, p.max_length, p.stride, NormalizeOptions.from_dict(p.normalize)

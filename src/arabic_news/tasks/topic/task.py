@@ -51,8 +51,9 @@ class TopicTask(Task):
                 hint="pass data with a `topic` (or `label`) field, or an NER checkpoint",
             )
 
-    def codec(self, tokenizer, labels: list[str], preprocessing: Preprocessing) -> TopicCodec:
+    def codec(self, tokenizer, labels: list[str], preprocessing: Preprocessing, lexical=None) -> TopicCodec:
         p = preprocessing
+        fusion = {} if lexical is None else {"weight": lexical.settings.weight, "fusion": lexical.settings.fusion}
         return TopicCodec(
             tokenizer,
             labels,
@@ -61,6 +62,8 @@ class TopicTask(Task):
             p.stride,
             NormalizeOptions.from_dict(p.normalize),
             p.use_title,
+            lexical,
+            **fusion,
         )
 
     def collator(self, tokenizer):
