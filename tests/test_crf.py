@@ -221,3 +221,27 @@ def test_crf_config_errors(tmp_path, tiny_encoder, tiny_corpus):
                 "training": {**raw["training"], "class_weights": "balanced"},
             }
         )
+
+
+@pytest.mark.slow
+def test_an_interrupted_crf_run_resumes_with_its_crf_scores(tmp_path, tiny_encoder, tiny_corpus):
+    """The Trainer's snapshots hold the CRF's scores (it is a submodule), and resuming restores them."""
+    from .test_training import StopAfter
+
+    config = make_config(tmp_path, tiny_encoder, tiny_corpus, num_train_epochs=4, early_stopping_patience=None)
+    config.model.crf, config.model.crf_learning_rate = True, 0.1
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[StopAfter(6)])
+    (snapshot,) = sorted(config.output_dir.glob("checkpoint-*"))[-1:]
+    saved = load_file(snapshot / "model.safetensors")["crf.transitions"]
+    assert saved.abs().sum() > 0
+    seen = {}
+
+    class FirstStep(TrainerCallback):
+        def on_step_begin(self, args, state, control, model=None, **kwargs):
+            seen.setdefault("transitions", model.crf.transitions.detach().clone())
+
+    train(config, callbacks=[FirstStep()])
+    assert torch.equal(seen["transitions"], saved)
+    assert read_json(config.output_dir / METADATA_FILE)["training"]["global_step"] == 12
+    assert not load_file(config.output_dir / CRF_FILE)["transitions"].equal(saved)  # and it trained on

@@ -114,17 +114,27 @@ def losses(out: Path) -> dict[int, float]:
     return {h["step"]: h["loss"] for h in read_json(out / "metrics.json")["log_history"] if "loss" in h}
 
 
-def launch(launcher: str, config: Path, out: Path, log: Path) -> subprocess.Popen:
+def launch(launcher: str, config: Path, out: Path, log: Path, *extra: str) -> subprocess.Popen:
     """Output goes to a file: a pipe left unread while this process trains would fill up and stall the workers."""
-    command = [*LAUNCHERS[launcher](), str(ROOT / "train.py"), str(config), "--set", f"training.output_dir={out}"]
+    command = [
+        *LAUNCHERS[launcher](),
+        str(ROOT / "train.py"),
+        str(config),
+        "--set",
+        f"training.output_dir={out}",
+        *extra,
+    ]
     with open(log, "w", encoding="utf-8") as handle:
         return subprocess.Popen(command, cwd=ROOT, env=SUBPROCESS_ENV, stdout=handle, stderr=subprocess.STDOUT)
 
 
-@pytest.mark.parametrize("launcher", ["torchrun", "accelerate"])
-def test_two_processes_train_the_model_of_one_process_with_the_same_global_batch(launcher, scale_config, tmp_path):
+@pytest.mark.parametrize("launcher, crf", [("torchrun", False), ("accelerate", False), ("torchrun", True)])
+def test_two_processes_train_the_model_of_one_process_with_the_same_global_batch(launcher, crf, scale_config, tmp_path):
+    """Also with a CRF output layer (`model.crf`), whose scores DDP must reduce although its loss runs outside the
+    wrapped model's forward."""
     distributed, single = tmp_path / f"{launcher}-2x{PER_DEVICE_BATCH}", tmp_path / f"single-1x{2 * PER_DEVICE_BATCH}"
-    running = launch(launcher, scale_config, distributed, tmp_path / f"{launcher}.log")
+    extra = ("--set", f"model.crf={str(crf).lower()}")
+    running = launch(launcher, scale_config, distributed, tmp_path / f"{launcher}.log", *extra)
     # Meanwhile, in this process: one process, per-device batch doubled, so the global batch is the same.
     assert (
         cli.main(
@@ -135,6 +145,7 @@ def test_two_processes_train_the_model_of_one_process_with_the_same_global_batch
                 f"training.output_dir={single}",
                 "--set",
                 f"training.per_device_train_batch_size={PROCESSES * PER_DEVICE_BATCH}",
+                *extra,
             ]
         )
         == 0
@@ -148,7 +159,12 @@ def test_two_processes_train_the_model_of_one_process_with_the_same_global_batch
     assert len(expected_steps) >= 6 and sorted(steps) == sorted(expected_steps)
     for step, loss in expected_steps.items():
         assert steps[step] == pytest.approx(loss, rel=1e-4), f"step {step}"
-    weights, expected_weights = load_file(distributed / "model.safetensors"), load_file(single / "model.safetensors")
+    files = ["model.safetensors"] + (["crf.safetensors"] if crf else [])
+    for name in files:
+        assert (distributed / name).is_file(), name
+    weights = {f"{f}:{k}": v for f in files for k, v in load_file(distributed / f).items()}
+    expected_weights = {f"{f}:{k}": v for f in files for k, v in load_file(single / f).items()}
+    assert sorted(weights) == sorted(expected_weights)
     for name, tensor in expected_weights.items():
         torch.testing.assert_close(weights[name], tensor, rtol=1e-4, atol=1e-4, msg=name)
     meta, expected_meta = read_json(distributed / METADATA_FILE), read_json(single / METADATA_FILE)
