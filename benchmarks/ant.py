@@ -238,6 +238,11 @@ def main(argv=None) -> int:
         "svm_test_accuracy": sections["svm"]["test_accuracy"] if "svm" in sections else None,
         "lr_test_macro_f1": sections["lr"]["test_macro_f1"] if "lr" in sections else None,
         "lr_test_accuracy": sections["lr"]["test_accuracy"] if "lr" in sections else None,
+        **(
+            common.seed_figures(sections["model"]["runs"], lambda r: r["macro_f1"], "dev_macro_f1", "macro_f1")
+            if "model" in sections
+            else {}
+        ),
     }
     results = common.write_results(args.out, "ant", sections, headline)
     print_summary(results)
