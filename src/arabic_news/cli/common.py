@@ -4,6 +4,7 @@ how a model runs (predict and serve)."""
 from __future__ import annotations
 
 import logging
+import sys
 
 EXIT_ERROR = 1
 
@@ -38,3 +39,29 @@ def add_decoding_option(p) -> None:
         "argmax = each token's most probable tag; constrained = the best tag sequence with no I-X after O or "
         "after another type (Viterbi; with the CRF's scores when there is one)",
     )
+
+
+def checkpoint_paths(args) -> list:
+    """The NER and/or topic checkpoint of `--checkpoint` and `--topic-checkpoint`, in the order `load()` takes."""
+    return [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
+
+
+def engine_options(args) -> dict:
+    """The keyword arguments of `load()` that `add_engine_options` put on the command line."""
+    return {
+        "device": args.device,
+        "dtype": args.dtype,
+        "quantize": args.quantize,
+        "threads": args.threads,
+        "decoding": args.decoding,
+    }
+
+
+def load_tagger(args):
+    """`load()` with the command line's checkpoints and engine options; says on stderr what runs where."""
+    from ..inference import load
+
+    tagger = load(*checkpoint_paths(args), **engine_options(args))
+    for line in tagger.describe():
+        print(line, file=sys.stderr)
+    return tagger

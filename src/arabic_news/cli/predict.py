@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError, DataError
-from .common import add_engine_options
+from .common import add_engine_options, checkpoint_paths, engine_options, load_tagger
 
 STREAMING_FORMATS = ("jsonl",)  # written line by line as predicted; the others are written whole at the end
 
@@ -73,7 +73,6 @@ def run_predict(args) -> int:
 
     from ..data import read_documents, write_documents
     from ..data.formats import PREANNOTATION_FORMATS, write_preannotations
-    from ..inference import load
 
     if args.output.is_dir():  # said before loading and predicting, not after
         raise DataError(
@@ -90,24 +89,16 @@ def run_predict(args) -> int:
             f"{option} writes JSON lines, not {fmt}", hint="write .jsonl (then convert it, or merge the shards first)"
         )
     docs = read_documents(args.input)  # before the models load: a bad input file fails at once
-    paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
-    tagger = load(
-        *paths,
-        device=args.device,
-        dtype=args.dtype,
-        quantize=args.quantize,
-        threads=args.threads,
-        decoding=args.decoding,
-    )
-    for line in tagger.describe():
-        print(line, file=sys.stderr)
+    tagger = load_tagger(args)
     predicted = tagger.predict_documents(docs, batch_size=args.batch_size, progress=True)
     if fmt == "html":
         from ..inference.html import write_html
 
         write_html(predicted, args.output)
     elif fmt in PREANNOTATION_FORMATS:
-        write_preannotations(predicted, args.output, fmt, model_version="+".join(p.resolve().name for p in paths))
+        write_preannotations(
+            predicted, args.output, fmt, model_version="+".join(p.resolve().name for p in checkpoint_paths(args))
+        )
     else:
         write_documents(predicted, args.output, fmt)
     n_entities = sum(len(d.entities) for d in predicted)
@@ -119,7 +110,6 @@ def predict_streaming(args) -> int:
     """JSON lines out, as predicted: resumable, optionally one shard. Everything that can be refused (the shard
     spec, the input, an earlier output of another run) is refused before the models load."""
     from ..data import detect_format
-    from ..inference import load
     from ..inference.stream import Shard, StreamRun, run_fingerprint
 
     shard = Shard.parse(args.shard) if args.shard else None
@@ -133,7 +123,7 @@ def predict_streaming(args) -> int:
         import_ray()
         if args.address:
             check_address(args.address)
-    paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
+    paths = checkpoint_paths(args)
     input_format = detect_format(args.input)
     options = {"dtype": args.dtype, "quantize": args.quantize}
     if args.decoding != "auto":  # only then: outputs of earlier runs keep their fingerprint and still resume
@@ -142,13 +132,6 @@ def predict_streaming(args) -> int:
     stream = StreamRun(
         args.input, args.output, fingerprint, input_format=input_format, shard=shard, overwrite=args.overwrite
     ).prepare()
-    load_options = {
-        "device": args.device,
-        "dtype": args.dtype,
-        "quantize": args.quantize,
-        "threads": args.threads,
-        "decoding": args.decoding,
-    }
     try:
         if args.engine == "ray":
             from ..inference.ray_engine import predict_with_ray
@@ -156,16 +139,14 @@ def predict_streaming(args) -> int:
             summary = predict_with_ray(
                 stream,
                 paths,
-                load_options,
+                engine_options(args),
                 batch_size=args.batch_size,
                 chunk_size=args.chunk_size,
                 workers=args.workers,
                 address=args.address,
             )
         else:
-            tagger = None if stream.complete else load(*paths, **load_options)
-            for line in tagger.describe() if tagger else []:
-                print(line, file=sys.stderr)
+            tagger = None if stream.complete else load_tagger(args)
             summary = stream.run(tagger, batch_size=args.batch_size, chunk_size=args.chunk_size)
     except KeyboardInterrupt:
         print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import add_engine_options
+from .common import add_engine_options, load_tagger
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -38,7 +38,6 @@ def run_serve(args) -> int:
     import torch
     import uvicorn
 
-    from ..inference import load
     from ..serve.app import ServeSettings, create_app
 
     settings = ServeSettings(
@@ -51,17 +50,7 @@ def run_serve(args) -> int:
     )
     if args.threads:
         torch.set_num_threads(args.threads)
-    paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
-    tagger = load(
-        *paths,
-        device=args.device,
-        dtype=args.dtype,
-        quantize=args.quantize,
-        threads=args.threads,
-        decoding=args.decoding,
-    )
-    for line in tagger.describe():
-        print(line, file=sys.stderr)
+    tagger = load_tagger(args)
     if args.host not in LOOPBACK:
         print(
             f"warning: serving on {args.host}: anyone who can reach this address can use the API (no authentication)",
