@@ -15,11 +15,10 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.common import REPO_ROOT, machine_info
+from benchmarks.common import REPO_ROOT, machine_info, median_step_seconds
 
 DROPOUTS = (0.1, 0.0)  # e5-small's own, and none
 ENCODER = "embedded:e5-small-ar"
@@ -39,25 +38,15 @@ def run_variant(dropout: float, length: int, batch: int, steps: int) -> dict:
     )
     model.get_input_embeddings().weight.requires_grad_(False)  # as the configs train it: the optimizer is not measured
     model.train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     ids = torch.randint(5, model.config.vocab_size, (batch, length))
     mask = torch.ones_like(ids)
     mask[batch // 2 :, length * 3 // 4 :] = 0  # a padded batch, as length-grouped batches are
     labels = torch.randint(0, 9, ids.shape)
     bf16 = has_native_bf16(torch.device("cpu"))
-    times = []
-    for step in range(steps + 1):  # the first step allocates the optimizer state: not timed
-        started = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        if step:
-            times.append(time.perf_counter() - started)
+    seconds = median_step_seconds(model, dict(input_ids=ids, attention_mask=mask, labels=labels), steps, bf16)
     return {
-        "seconds_per_step": round(statistics.median(times), 3),
-        "tokens_per_second": round(batch * length / statistics.median(times)),
+        "seconds_per_step": round(seconds, 3),
+        "tokens_per_second": round(batch * length / seconds),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "bf16": bf16,
     }

@@ -317,6 +317,25 @@ def mean_sd(values: list[float]) -> dict[str, float]:
     }
 
 
+def median_step_seconds(model, inputs: dict, steps: int, bf16: bool) -> float:
+    """Median seconds of `steps` AdamW training steps of `model` on the batch `inputs` (input_ids, labels, ...),
+    under bf16 autocast when `bf16`; a first, untimed step allocates the optimizer state."""
+    import torch
+
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    times = []
+    for step in range(steps + 1):
+        started = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(**inputs).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if step:
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def seed_figures(runs: list[dict], test_f1: Callable[[dict], float], dev_key: str, metric: str) -> dict[str, Any]:
     """The headline of a multi-seed results file: each seed's test and dev figure and training minutes, and the
     mean training minutes (what a reader checks first: how the mean came about and what it cost)."""

@@ -20,7 +20,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.common import REPO_ROOT, machine_info
+from benchmarks.common import REPO_ROOT, machine_info, median_step_seconds
 
 VARIANTS = ("embedded:e5-small", "embedded:e5-small-ar")
 
@@ -46,17 +46,7 @@ def run_variant(name: str, steps: int, batch: int, length: int) -> dict:
         model.eval()(input_ids=ids)  # what tagging costs: weights (read lazily from the file) + one batch
     rss_inference = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     model.train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    times = []
-    for step in range(steps + 1):  # the first step allocates the optimizer state: not timed
-        started = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = model(input_ids=ids, labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        if step:
-            times.append(time.perf_counter() - started)
+    seconds = median_step_seconds(model, dict(input_ids=ids, labels=labels), steps, bf16)
     return {
         "vocab_size": model.config.vocab_size,
         "parameters_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1),
@@ -64,7 +54,7 @@ def run_variant(name: str, steps: int, batch: int, length: int) -> dict:
         "load_seconds": round(load_seconds, 3),
         "peak_rss_inference_mb": round(rss_inference),
         "peak_rss_training_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "seconds_per_step": round(statistics.median(times), 3),
+        "seconds_per_step": round(seconds, 3),
         "bf16": bf16,
     }
 
