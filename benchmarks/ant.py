@@ -6,9 +6,10 @@
    resumes it) and scores the test split with the evaluation harness: accuracy, macro-F1 with bootstrap 95% CIs,
    per class and per source (each site has its own label set and style, so a model can learn the site instead of
    the topic; the per-source rows show it).
-   With --lexical, the config's `model.lexical: true`: the topic model fused with TF-IDF + logistic regression, the
-   fusion weight chosen on dev (runs/ant-e5-lexical-seed<N>); the results then also hold the dev/test macro-F1 of
-   the encoder alone, the regression alone and the fusion, and the chosen weight.
+   A config with `model.lexical` (configs/ant.yaml has one), or --lexical on a config without: the topic model
+   fused with TF-IDF + logistic regression, the fusion weight chosen on dev (runs/ant-e5-lexical-seed<N>); the
+   results then also hold the dev/test macro-F1 of the encoder alone, the regression alone and the fusion, and the
+   chosen weight.
 2. svm: TF-IDF (word 1-2 + char 2-5 grams) + LinearSVC (benchmarks/svm_baseline.py), C chosen on dev, scored by
    the same scorer.
 3. lr: the same features + logistic regression, C chosen on dev from (100, 1000).
@@ -43,7 +44,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--lexical",
         action="store_true",
-        help="train the model with model.lexical: true (fused with TF-IDF + logistic regression, weight chosen on dev)",
+        help="fuse the model with TF-IDF + logistic regression (model.lexical: true, weight chosen on dev) when the "
+        "config does not already; a config's own model.lexical block is kept",
     )
     return parser.parse_args(argv)
 
@@ -92,9 +94,13 @@ def topic_figures(topic: dict) -> dict:
 
 # ---- 1. the project's model --------------------------------------------------------------------------------------
 def model_section(args, paths: dict[str, Path]) -> dict:
+    from arabic_news.training.config import load_config
+
     overrides = [f"data.{split}={paths[split]}" for split in SPLITS] + args.overrides
-    overrides += ["model.lexical=true"] if args.lexical else []
-    name = common.run_name("ant-e5-lexical" if args.lexical else "ant-e5", args.limit)
+    fused = bool(load_config(args.config, overrides).model.lexical)
+    if args.lexical and not fused:  # a config's own model.lexical block (its chosen settings) is kept as it is
+        overrides.append("model.lexical=true")
+    name = common.run_name("ant-e5-lexical" if args.lexical or fused else "ant-e5", args.limit)
     checkpoints = common.train_seeds(
         args.config, overrides, name, args.runs_dir, args.seeds, args.skip_train, args.overwrite
     )
@@ -112,7 +118,7 @@ def model_section(args, paths: dict[str, Path]) -> dict:
     ]
     return {
         "system": "this project, embedded e5-small"
-        + (" fused with TF-IDF + logistic regression" if args.lexical else ""),
+        + (" fused with TF-IDF + logistic regression" if args.lexical or fused else ""),
         "config": repo_relative(args.config),
         "overrides": args.overrides,
         "runs": runs,

@@ -78,19 +78,7 @@ def benchmark_parser(
         "--config", type=Path, default=Path(os.path.relpath(REPO_ROOT / "configs" / config_name)), help=config_help
     )
     if compares:
-        parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one model per seed")
-        parser.add_argument("--skip-train", action="store_true", help="evaluate the existing checkpoints only")
-        parser.add_argument(
-            "--overwrite",
-            action="store_true",
-            help="retrain seeds that already have a finished model (otherwise they are reused)",
-        )
-        parser.add_argument(
-            "--runs-dir",
-            type=Path,
-            default=Path(os.path.relpath(REPO_ROOT / "runs")),
-            help="where checkpoints and evaluation reports go (ignored by git)",
-        )
+        add_training_options(parser)
         parser.add_argument(
             "--systems",
             nargs="+",
@@ -99,6 +87,23 @@ def benchmark_parser(
             help="which systems to run (the others keep their figures in --out)",
         )
     return parser
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """--seeds, --skip-train, --overwrite and --runs-dir: how a benchmark trains its model (see `train_seeds`)."""
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one model per seed")
+    parser.add_argument("--skip-train", action="store_true", help="evaluate the existing checkpoints only")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="retrain seeds that already have a finished model (otherwise they are reused)",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=Path(os.path.relpath(REPO_ROOT / "runs")),
+        help="where checkpoints and evaluation reports go (ignored by git)",
+    )
 
 
 def setup_logging() -> None:
@@ -194,7 +199,8 @@ def run_name(base: str, limit: int | None) -> str:
 
 def evaluate_checkpoints(checkpoints: list[Path], test_path: Path, out: Path) -> tuple[list[dict], float]:
     """Score the checkpoints on `test_path` with the project's evaluation harness (reports, with predictions, go
-    to `out`); returns, per checkpoint, its report.json and its training metadata, and the seconds it took."""
+    to `out`); returns, per checkpoint, its report.json, its training metadata and the folder of its report, and the
+    seconds it took."""
     from arabic_news.checkpoint import read_metadata
     from arabic_news.evaluation import run_evaluation
 
@@ -203,7 +209,7 @@ def evaluate_checkpoints(checkpoints: list[Path], test_path: Path, out: Path) ->
     results = []
     for checkpoint, folder in zip(checkpoints, folders):
         report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-        results.append({"report": report, "metadata": read_metadata(checkpoint).to_dict()})
+        results.append({"report": report, "metadata": read_metadata(checkpoint).to_dict(), "folder": folder})
     return results, seconds
 
 

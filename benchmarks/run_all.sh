@@ -9,7 +9,9 @@ run() { name=$1; shift; echo "== $name: $*"; "$@" 2>&1 | tee "runs/bench-logs/$n
 run anercorp_model python -m benchmarks.anercorp --systems model "$@"
 run anercorp_crf   python -m benchmarks.anercorp --systems crf "$@"
 run ant_model      python -m benchmarks.ant --systems model "$@"
-run ant_svm        python -m benchmarks.ant --systems svm "$@"
+run ant_baselines  python -m benchmarks.ant --systems svm lr "$@"
+run main_job_ner   python -m benchmarks.main_job --seeds 42 43 44
+run main_job_topic python -m benchmarks.main_job --config configs/sample-topic.yaml --seeds 42 43 44
 run train_step     python -m benchmarks.train_step
 run vocab_trim     python -m benchmarks.vocab_trim
 run attention_dropout python -m benchmarks.attention_dropout

@@ -13,7 +13,7 @@ import pytest
 
 from arabic_news.data.formats import read_documents
 from arabic_news.evaluation import evaluate_predictions
-from benchmarks import common, crf_baseline, svm_baseline
+from benchmarks import common, crf_baseline, main_job, svm_baseline
 from benchmarks.anercorp import ner_figures
 from benchmarks.ant import topic_figures
 
@@ -164,6 +164,37 @@ def test_repo_relative_paths_are_never_absolute(tmp_path):
 def test_missing_corpus_says_how_to_fix(tmp_path):
     with pytest.raises(common.BenchmarkError, match="--data-dir"):
         common.corpus_file(tmp_path, "anercorp/train.conll")
+
+
+# ---- the main job over seeds ------------------------------------------------------------------------------
+@pytest.mark.parametrize("task", ["ner", "topic"])
+def test_main_job_trains_each_seed_and_scores_dev_and_the_seed_article(task, tiny_encoder, tiny_corpus, tmp_path):
+    from tests.conftest import write_config
+
+    config = write_config(
+        tmp_path / f"tiny-{task}.yaml",
+        task=task,
+        model={"name_or_path": str(tiny_encoder)},
+        data={"train": str(tiny_corpus["train"]), "dev": str(tiny_corpus["dev"])},
+        preprocessing={"max_length": 32, "stride": 8},
+        training={"output_dir": str(tmp_path / "unused"), "num_train_epochs": 1, "per_device_train_batch_size": 8},
+    )
+    out, runs = tmp_path / "main_job.json", tmp_path / "runs"
+    common_args = ["--config", str(config), "--seed-gold", str(tiny_corpus["dev"]), "--out", str(out)]
+    assert main_job.main([*common_args, "--seeds", "1", "2", "--runs-dir", str(runs)]) == 0
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    section = saved[task]
+    assert [r["seed"] for r in section["runs"]] == [1, 2]
+    assert {p.name for p in runs.iterdir()} >= {f"main-tiny-{task}-seed1", f"main-tiny-{task}-seed2"}
+    key = "seed_span_f1" if task == "ner" else "seed_topic_accuracy"
+    values = [r[key] for r in section["runs"]]
+    assert all(0.0 <= v <= 1.0 for v in values) and section[key]["runs"] == 2
+    assert section[key]["mean"] == pytest.approx(sum(values) / 2) and saved[f"{task}_{key}"] == section[key]["mean"]
+    assert all(r["training"]["seconds"] > 0 for r in section["runs"])
+    if task == "topic":  # the seed gold here is the 6 dev articles: one predicted topic each
+        assert all(len(r["seed_topics"]) == 6 for r in section["runs"])
+    # another recipe (a --set override) trains its own checkpoints instead of reusing these
+    assert main_job.run_name(config, ["training.num_train_epochs=2"]) != main_job.run_name(config, [])
 
 
 # ---- throughput meter ---------------------------------------------------------------------------------------

@@ -59,6 +59,22 @@ def test_perfect_logits_decode_to_gold_spans_across_windows(tiny_encoder, granul
         assert all(s.text == doc.text[s.start : s.end] and 0.99 < s.score <= 1 for s in spans)
 
 
+def test_a_clitic_tag_longer_than_its_unit_never_makes_an_invalid_span(tiny_encoder):
+    """An untrained or unlucky model can emit C2-LOC on a one-letter word; decoding must not fail on it."""
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    codec = NerCodec(tokenizer, ner_labels(TYPES, "subword"), "subword", max_length=32, stride=8)
+    doc = Document("d", "و زار بغداد", None, [])
+    encoded = codec.encode(doc)
+    lengths = [end - start for start, end in encoded.units]
+    short = lengths.index(1)  # the lone و
+    tags = ["O"] * len(encoded.units)
+    tags[short] = "C2-LOC"
+    assert codec.spans_from_tags(encoded, tags) == []  # the span would start past its unit: nothing is left
+    tags[short + 1] = "I-LOC"  # continued by the next word: the entity starts where the short unit ends
+    (span,) = codec.spans_from_tags(encoded, tags)
+    assert (span.start, span.label) == (2, "LOC") and doc.text.startswith(span.text, 2)  # from زار, space trimmed
+
+
 def test_training_labels_mark_word_starts_only_at_word_granularity(tiny_encoder):
     tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
     codec = NerCodec(tokenizer, ner_labels(TYPES, "word"), "word", max_length=64, stride=8)

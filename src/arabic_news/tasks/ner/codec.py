@@ -205,8 +205,11 @@ class NerCodec:
         original = encoded.normalized.original
         words = WordBounds(original) if self.granularity == "subword" else None
         for label, first, last in get_entities([as_iob2(t) for t in tags]):
-            inside = inside_offset(tags[first])
-            start, end = encoded.normalized.to_original(encoded.units[first][0] + inside, encoded.units[last][1])
+            # A model may put a clitic tag Ck- on a unit shorter than k characters: the entity then starts no later
+            # than where that unit ends (and a span left empty is dropped below).
+            unit_start, unit_end = encoded.units[first]
+            inside = min(inside_offset(tags[first]), unit_end - unit_start)
+            start, end = encoded.normalized.to_original(unit_start + inside, encoded.units[last][1])
             if words is not None:
                 start, end = words.snap(start, end)
             start, end = _trim(original, start, end)

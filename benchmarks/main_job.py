@@ -1,0 +1,159 @@
+"""The main job (README command 1) over several seeds: its dev scores and how it tags the seed article.
+
+    python -m benchmarks.main_job [--config configs/sample-ner.yaml] [--seeds 42 43 44] [--set KEY=VALUE ...]
+    python -m benchmarks.main_job --config configs/sample-topic.yaml --seeds 42 43 44
+
+Trains the config through the project API once per seed (runs/main-<config name>[-<digest of the --set
+overrides>]-seed<N>; a finished seed is reused, an interrupted one resumes), then scores every checkpoint with
+the evaluation harness on the config's dev set (where recipes are chosen) and on `data/seed.jsonl`, the seed
+article's gold annotation (a test: nothing is chosen on it).
+One run of the main job is noisy (12 dev articles, 28 seed entities), so the figures are per seed and mean ± sd.
+
+Writes `results/main_job.json`, one section per task: NER — dev micro-F1, the seed article's exact-span precision,
+recall and F1, per type, error counts; topic — dev accuracy and macro-F1, the seed article's predicted topic and its
+probability. Running the other config keeps the first one's section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import common
+from benchmarks.common import mean_sd, pct, print_table, repo_relative
+
+log = logging.getLogger("benchmarks.main_job")
+
+SEED_GOLD = common.REPO_ROOT / "data" / "seed.jsonl"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(repo_relative(common.REPO_ROOT / "configs" / "sample-ner.yaml")),
+        help="the main job's config to train: configs/sample-ner.yaml or configs/sample-topic.yaml",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="extra config override (e.g. training.num_train_epochs=4); repeatable; recorded in the results",
+    )
+    parser.add_argument("--seed-gold", type=Path, default=Path(repo_relative(SEED_GOLD)), help="the seed's gold")
+    parser.add_argument(
+        "--out", type=Path, default=Path(repo_relative(common.RESULTS_DIR / "main_job.json")), help="results file"
+    )
+    common.add_training_options(parser)
+    return parser.parse_args(argv)
+
+
+def run_name(config: Path, overrides: list[str]) -> str:
+    """`main-<config name>`, plus a digest of the overrides: a recipe never reuses another recipe's checkpoints."""
+    if not overrides:
+        return f"main-{config.stem}"
+    return f"main-{config.stem}-{hashlib.sha256(' '.join(overrides).encode()).hexdigest()[:8]}"
+
+
+def ner_run(dev: dict, seed: dict) -> dict:
+    span = seed["ner"]["span"]["exact"]
+    return {
+        "dev_micro_f1": dev["ner"]["micro"]["f1"],
+        "seed_span_f1": span["micro"]["f1"],
+        "seed_span_precision": span["micro"]["precision"],
+        "seed_span_recall": span["micro"]["recall"],
+        "seed_span_per_type_f1": {t: s["f1"] for t, s in sorted(span["per_type"].items())},
+        "seed_errors": seed["ner"]["errors"]["counts"],
+    }
+
+
+def topic_run(dev: dict, seed: dict, seed_folder: Path) -> dict:
+    predicted = [json.loads(line) for line in (seed_folder / "predictions.jsonl").read_text("utf-8").splitlines()]
+    return {
+        "dev_accuracy": dev["topic"]["accuracy"],
+        "dev_macro_f1": dev["topic"]["macro_f1"],
+        "seed_topic_accuracy": seed["topic"]["accuracy"],
+        "seed_topics": [{"topic": p["topic"], "probability": p["topic_score"]} for p in predicted],
+    }
+
+
+def summary(task: str, runs: list[dict]) -> dict:
+    keys = ("dev_micro_f1", "seed_span_f1", "seed_span_precision", "seed_span_recall")
+    if task == "topic":
+        keys = ("dev_accuracy", "dev_macro_f1", "seed_topic_accuracy")
+    return {key: mean_sd([r[key] for r in runs]) for key in keys}
+
+
+def model_section(args) -> tuple[str, dict]:
+    from arabic_news.training.config import load_config
+
+    config = load_config(args.config, args.overrides)
+    task = config.task
+    name = run_name(args.config, args.overrides)
+    checkpoints = common.train_seeds(
+        args.config, args.overrides, name, args.runs_dir, args.seeds, args.skip_train, args.overwrite
+    )
+    if not config.data.dev:
+        raise common.BenchmarkError(f"{args.config} has no data.dev. Fix: give the config a dev file")
+    dev_path = Path(config.data.dev)
+    on_dev, _ = common.evaluate_checkpoints(checkpoints, dev_path, args.runs_dir / f"{name}-eval" / "dev")
+    on_seed, _ = common.evaluate_checkpoints(checkpoints, args.seed_gold, args.runs_dir / f"{name}-eval" / "seed")
+    runs = []
+    for seed, checkpoint, dev, gold in zip(args.seeds, checkpoints, on_dev, on_seed):
+        figures = (
+            ner_run(dev["report"], gold["report"])
+            if task == "ner"
+            else topic_run(dev["report"], gold["report"], gold["folder"])
+        )
+        training = dev["metadata"].get("training", {})
+        runs.append({"seed": seed, "checkpoint": repo_relative(checkpoint), **figures, "training": training})
+    section = {
+        "config": repo_relative(args.config),
+        "overrides": args.overrides,
+        "dev": repo_relative(dev_path),
+        "seed_gold": repo_relative(args.seed_gold),
+        "runs": runs,
+        **summary(task, runs),
+    }
+    return task, section
+
+
+def print_summary(task: str, section: dict) -> None:
+    if task == "ner":
+        header = ["seed", "dev micro-F1", "seed span F1", "P", "R", "training s"]
+        keys = ["dev_micro_f1", "seed_span_f1", "seed_span_precision", "seed_span_recall"]
+    else:
+        header = ["seed", "dev accuracy", "dev macro-F1", "seed topic correct", "training s"]
+        keys = ["dev_accuracy", "dev_macro_f1", "seed_topic_accuracy"]
+    rows = [[r["seed"], *(pct(r[k]) for k in keys), round(r["training"].get("seconds", 0.0))] for r in section["runs"]]
+    rows.append(["mean ± sd", *(f"{pct(section[k]['mean'])} ± {pct(section[k]['sd'])}" for k in keys), ""])
+    print_table(f"main job, {task} ({section['config']})", header, rows)
+
+
+def main(argv=None) -> int:
+    common.setup_logging()
+    args = parse_args(argv)
+    task, section = model_section(args)
+    headline = {
+        f"{task}_{key}": section[key]["mean"]
+        for key in (("seed_span_f1", "dev_micro_f1") if task == "ner" else ("seed_topic_accuracy", "dev_macro_f1"))
+    }
+    common.write_results(args.out, "main_job", {task: section}, headline)
+    print_summary(task, section)
+    return 0
+
+
+if __name__ == "__main__":
+    common.run_main(main)
