@@ -201,11 +201,11 @@ def train_and_dev() -> tuple[list[Document], list[Document]]:
 
 
 def test_sample_split_is_fixed_by_article_number(train_and_dev) -> None:
-    """34 articles per topic: numbers 09-10 are dev, 01-08 and 11-34 are train, for every topic."""
+    """40 articles per topic: numbers 09-10 are dev, 01-08 and 11-40 are train, for every topic."""
     train, dev = train_and_dev
-    assert Counter(d.topic for d in train + dev) == {topic: 34 for topic in TOPICS}
+    assert Counter(d.topic for d in train + dev) == {topic: 40 for topic in TOPICS}
     ids = [d.id for d in train + dev]
-    assert len(set(ids)) == len(ids) == 204
+    assert len(set(ids)) == len(ids) == 240
     number = lambda d: int(d.id.rsplit("-", 1)[1])  # noqa: E731 - a one-line key
     assert all(d.id == f"sample-{d.topic}-{number(d):02d}" for d in train + dev)
     assert {number(d) for d in dev} == {9, 10} and all(number(d) not in (9, 10) for d in train)
