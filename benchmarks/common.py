@@ -38,20 +38,27 @@ class BenchmarkError(Exception):
 
 # ---- command line ----------------------------------------------------------------------------------------------
 def benchmark_parser(
-    description: str, default_out: str, config_name: str, config_help: str, systems: tuple[str, ...] = ()
+    description: str,
+    default_out: str,
+    config_name: str,
+    config_help: str,
+    systems: tuple[str, ...] = (),
+    corpora: bool = True,
 ) -> argparse.ArgumentParser:
-    """A parser with the options the benchmark scripts share, so that a script adds only its own: --data-dir, --out
-    (default `results/<default_out>`), --set and --config (default `configs/<config_name>`). Given the `systems` it
-    compares (the project's model, trained once per seed, against baselines), also --limit, the training options
-    (--seeds, --skip-train, --overwrite, --runs-dir) and --systems, all of them by default."""
+    """A parser with the options the benchmark scripts share, so that a script adds only its own: --data-dir (unless
+    it reads no public corpus: `corpora=False`), --out (default `results/<default_out>`), --set and --config (default
+    `configs/<config_name>`). Given the `systems` it compares (the project's model, trained once per seed, against
+    baselines), also --limit, the training options (--seeds, --skip-train, --overwrite, --runs-dir) and --systems,
+    all of them by default."""
     compares = bool(systems)
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(os.path.relpath(DEFAULT_DATA_DIR)),
-        help="folder holding the corpora (anercorp/, ant/); see its README",
-    )
+    if corpora:
+        parser.add_argument(
+            "--data-dir",
+            type=Path,
+            default=Path(os.path.relpath(DEFAULT_DATA_DIR)),
+            help="folder holding the corpora (anercorp/, ant/); see its README",
+        )
     parser.add_argument(
         "--out",
         type=Path,

@@ -16,7 +16,6 @@ probability. Running the other config keeps the first one's section.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -32,30 +31,32 @@ from benchmarks.common import mean_sd, pct, print_table, repo_relative
 log = logging.getLogger("benchmarks.main_job")
 
 SEED_GOLD = common.REPO_ROOT / "data" / "seed.jsonl"
+# Per task: the figures averaged over seeds (with their column titles), and those the results file leads with.
+FIGURES = {
+    "ner": {
+        "dev_micro_f1": "dev micro-F1",
+        "seed_span_f1": "seed span F1",
+        "seed_span_precision": "P",
+        "seed_span_recall": "R",
+    },
+    "topic": {
+        "dev_accuracy": "dev accuracy",
+        "dev_macro_f1": "dev macro-F1",
+        "seed_topic_accuracy": "seed topic correct",
+    },
+}
+HEADLINE = {"ner": ("seed_span_f1", "dev_micro_f1"), "topic": ("seed_topic_accuracy", "dev_macro_f1")}
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=Path(repo_relative(common.REPO_ROOT / "configs" / "sample-ner.yaml")),
-        help="the main job's config to train: configs/sample-ner.yaml or configs/sample-topic.yaml",
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="extra config override (e.g. training.num_train_epochs=4); repeatable; recorded in the results",
+    parser = common.benchmark_parser(
+        __doc__.splitlines()[0],
+        "main_job.json",
+        "sample-ner.yaml",
+        "the main job's config to train: configs/sample-ner.yaml or configs/sample-topic.yaml",
+        corpora=False,
     )
     parser.add_argument("--seed-gold", type=Path, default=Path(repo_relative(SEED_GOLD)), help="the seed's gold")
-    parser.add_argument(
-        "--out", type=Path, default=Path(repo_relative(common.RESULTS_DIR / "main_job.json")), help="results file"
-    )
     common.add_training_options(parser)
     return parser.parse_args(argv)
 
@@ -89,25 +90,18 @@ def topic_run(dev: dict, seed: dict, seed_folder: Path) -> dict:
     }
 
 
-def summary(task: str, runs: list[dict]) -> dict:
-    keys = ("dev_micro_f1", "seed_span_f1", "seed_span_precision", "seed_span_recall")
-    if task == "topic":
-        keys = ("dev_accuracy", "dev_macro_f1", "seed_topic_accuracy")
-    return {key: mean_sd([r[key] for r in runs]) for key in keys}
-
-
 def model_section(args) -> tuple[str, dict]:
     from arabic_news.training.config import load_config
 
     config = load_config(args.config, args.overrides)
     task = config.task
+    if not config.data.dev:  # checked before any training, not after it
+        raise common.BenchmarkError(f"{args.config} has no data.dev. Fix: give the config a dev file")
+    dev_path = Path(config.data.dev)
     name = run_name(args.config, args.overrides)
     checkpoints = common.train_seeds(
         args.config, args.overrides, name, args.runs_dir, args.seeds, args.skip_train, args.overwrite
     )
-    if not config.data.dev:
-        raise common.BenchmarkError(f"{args.config} has no data.dev. Fix: give the config a dev file")
-    dev_path = Path(config.data.dev)
     on_dev, _ = common.evaluate_checkpoints(checkpoints, dev_path, args.runs_dir / f"{name}-eval" / "dev")
     on_seed, _ = common.evaluate_checkpoints(checkpoints, args.seed_gold, args.runs_dir / f"{name}-eval" / "seed")
     runs = []
@@ -125,31 +119,25 @@ def model_section(args) -> tuple[str, dict]:
         "dev": repo_relative(dev_path),
         "seed_gold": repo_relative(args.seed_gold),
         "runs": runs,
-        **summary(task, runs),
+        **{key: mean_sd([r[key] for r in runs]) for key in FIGURES[task]},
     }
     return task, section
 
 
 def print_summary(task: str, section: dict) -> None:
-    if task == "ner":
-        header = ["seed", "dev micro-F1", "seed span F1", "P", "R", "training s"]
-        keys = ["dev_micro_f1", "seed_span_f1", "seed_span_precision", "seed_span_recall"]
-    else:
-        header = ["seed", "dev accuracy", "dev macro-F1", "seed topic correct", "training s"]
-        keys = ["dev_accuracy", "dev_macro_f1", "seed_topic_accuracy"]
-    rows = [[r["seed"], *(pct(r[k]) for k in keys), round(r["training"].get("seconds", 0.0))] for r in section["runs"]]
-    rows.append(["mean ± sd", *(f"{pct(section[k]['mean'])} ± {pct(section[k]['sd'])}" for k in keys), ""])
-    print_table(f"main job, {task} ({section['config']})", header, rows)
+    figures = FIGURES[task]
+    rows = [
+        [r["seed"], *(pct(r[k]) for k in figures), round(r["training"].get("seconds", 0.0))] for r in section["runs"]
+    ]
+    rows.append(["mean ± sd", *(f"{pct(section[k]['mean'])} ± {pct(section[k]['sd'])}" for k in figures), ""])
+    print_table(f"main job, {task} ({section['config']})", ["seed", *figures.values(), "training s"], rows)
 
 
 def main(argv=None) -> int:
     common.setup_logging()
     args = parse_args(argv)
     task, section = model_section(args)
-    headline = {
-        f"{task}_{key}": section[key]["mean"]
-        for key in (("seed_span_f1", "dev_micro_f1") if task == "ner" else ("seed_topic_accuracy", "dev_macro_f1"))
-    }
+    headline = {f"{task}_{key}": section[key]["mean"] for key in HEADLINE[task]}
     common.write_results(args.out, "main_job", {task: section}, headline)
     print_summary(task, section)
     return 0
