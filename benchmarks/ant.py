@@ -100,7 +100,8 @@ def model_section(args, paths: dict[str, Path]) -> dict:
     fused = bool(load_config(args.config, overrides).model.lexical)
     if args.lexical and not fused:  # a config's own model.lexical block (its chosen settings) is kept as it is
         overrides.append("model.lexical=true")
-    name = common.run_name("ant-e5-lexical" if args.lexical or fused else "ant-e5", args.limit)
+        fused = True
+    name = common.run_name("ant-e5-lexical" if fused else "ant-e5", args.limit)
     checkpoints = common.train_seeds(
         args.config, overrides, name, args.runs_dir, args.seeds, args.skip_train, args.overwrite
     )
@@ -117,8 +118,7 @@ def model_section(args, paths: dict[str, Path]) -> dict:
         for seed, checkpoint, e in zip(args.seeds, checkpoints, evaluated)
     ]
     return {
-        "system": "this project, embedded e5-small"
-        + (" fused with TF-IDF + logistic regression" if args.lexical or fused else ""),
+        "system": "this project, embedded e5-small" + (" fused with TF-IDF + logistic regression" if fused else ""),
         "config": repo_relative(args.config),
         "overrides": args.overrides,
         "runs": runs,
