@@ -16,6 +16,7 @@ import pytest
 from arabic_news.cli import main
 from arabic_news.data.document import Document, Span
 from arabic_news.data.formats import read_documents, write_documents
+from arabic_news.inference import load
 from arabic_news.inference.html import render_page
 
 from .conftest import ROOT, sample_documents
@@ -72,16 +73,23 @@ def test_jsonl_in_keeps_ids_and_fields_and_replaces_gold_entities(ner_ckpt, tmp_
     assert all(s.score is not None for d in docs for s in d.entities)
 
 
-def test_single_txt_file_and_reduced_precision_options(ner_ckpt, tmp_path):
+def test_single_txt_file_and_reduced_precision_options(ner_ckpt, tmp_path, capsys):
+    """The CLI's job is to hand --dtype/--quantize/--threads to the engine and write what the engine tags. Whether
+    bf16/int8 stay close to fp32 is a numerical question with a tolerance (test_inference); comparing their spans
+    exactly here flips on the tiny model's undecided tokens, which differ between CPUs and thread counts."""
     article = tmp_path / "one.txt"
-    article.write_text(sample_documents()[0].text, encoding="utf-8")
-    outputs = []
-    for i, options in enumerate([[], ["--dtype", "bf16", "--threads", "1"], ["--quantize", "int8"]]):
-        out = tmp_path / f"one-{i}.jsonl"
+    text = sample_documents()[0].text
+    article.write_text(text, encoding="utf-8")
+    cases = {"fp32": ["--dtype", "fp32"], "bf16": ["--dtype", "bf16", "--threads", "1"], "int8": ["--quantize", "int8"]}
+    outputs = {}
+    for precision, options in cases.items():
+        out = tmp_path / f"one-{precision}.jsonl"
+        capsys.readouterr()
         assert predict("--checkpoint", ner_ckpt, "--input", article, "--output", out, *options) == 0
-        outputs.append(read_documents(out))
-    assert [d.id for d in outputs[0]] == ["one"]
-    assert outputs[0][0].entities == outputs[1][0].entities == outputs[2][0].entities
+        assert f"torch {precision}" in capsys.readouterr().err, "the engine runs at the precision asked for"
+        outputs[precision] = read_documents(out)  # validates every span against its text
+        assert [d.id for d in outputs[precision]] == ["one"] and outputs[precision][0].text == text
+    assert outputs["fp32"][0].entities == load(ner_ckpt, dtype="fp32")(text).entities
 
 
 class PageParser(HTMLParser):
