@@ -30,6 +30,17 @@ def cpu_isa() -> dict[str, bool]:
     return {flag: flag in flags for flag in ISA_FLAGS}
 
 
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory in MB (None where the OS does not report it): what a run needed at most,
+    recorded with every trained model so that memory figures come from the run itself, not from a separate probe."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    kilobytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux reports KiB (macOS bytes: not supported)
+    return round(kilobytes / 1024, 1)
+
+
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware (AVX-512 BF16 or AMX). Elsewhere autocast emulates it: on a 2-core
     AVX2 EPYC a sample-ner step took ~18 s under bf16 against ~1.1 s in fp32, so bf16 there is refused."""

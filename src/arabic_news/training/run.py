@@ -26,6 +26,7 @@ from ..checkpoint import (
 )
 from ..data import Document
 from ..errors import ConfigError
+from ..hardware import peak_rss_mb
 from ..inference import TaskModel, TorchBackend
 from ..modeling import load_tokenizer, resolve_model_path
 from ..text import NormalizeOptions
@@ -279,6 +280,7 @@ def finish(trainer, model: TaskModel, config: Config, docs: dict[str, list[Docum
         "seconds": round(seconds, 1),
         "global_step": result.global_step,
         "best_checkpoint": trainer.state.best_model_checkpoint and Path(trainer.state.best_model_checkpoint).name,
+        "peak_rss_mb": peak_rss_mb(),  # of this process (under DDP: rank 0's)
     }
     save_config(config, out / "config.yaml")
     atomic_write_json(
