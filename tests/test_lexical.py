@@ -130,9 +130,9 @@ def test_training_with_the_switch_writes_the_files_and_chooses_on_dev(fused_ckpt
     assert lex["min_df"] == 1 and lex["C"] == 10
     metrics = read_json(fused_ckpt / "metrics.json")["lexical"]
     assert {g["fusion"] for g in metrics["grid"]} == {"log", "prob"} and len(metrics["grid"]) == 42
-    best = max(g["dev_macro_f1"] for g in metrics["grid"])
+    best = min(g["dev_log_loss"] for g in metrics["grid"])
     chosen = next(g for g in metrics["grid"] if (g["fusion"], g["weight"]) == (lex["fusion"], lex["weight"]))
-    assert chosen["dev_macro_f1"] == best
+    assert chosen["dev_log_loss"] == best, "the fusion with the lowest dev log-loss is chosen"
     for split in ("dev", "test"):
         assert set(metrics["scores"][split]) == {"encoder", "lexical", "fused"}
         assert metrics["scores"][split]["fused"] == metadata.scores[split]
