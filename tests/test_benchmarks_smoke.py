@@ -220,3 +220,33 @@ def test_throughput_meter_counts_real_tokens_after_warmup():
     assert result["total_tokens"] == 15 and result["timed_tokens"] == 10 and result["timed_steps"] == 2
     assert result["padding_share"] == pytest.approx(3 / 8) and result["tokens_per_second"] > 0
     assert matmul_gflops(torch.float32, 64, repeats=2) > 0
+
+
+@pytest.mark.parametrize("variant", ["default", "trim"])
+def test_train_memory_traces_every_step_of_a_real_run(variant, tiny_encoder, tmp_path):
+    """benchmarks/train_memory.py on a tiny CoNLL corpus: one RSS record per optimizer step, a peak no lower than
+    any RSS it saw, and the figures merged into one results file per variant."""
+    from arabic_news.data.conll import write_conll
+    from benchmarks import train_memory
+    from tests.conftest import read_json, sample_documents, write_config
+
+    anercorp = tmp_path / "data" / "anercorp"
+    anercorp.mkdir(parents=True)
+    for split in ("train", "test"):
+        write_conll(sample_documents(), anercorp / f"{split}.conll")
+    config = write_config(
+        tmp_path / "tiny.yaml",
+        task="ner",
+        model={"name_or_path": str(tiny_encoder)},
+        data={"train": "x", "dev_fraction": 0.2},
+        preprocessing={"granularity": "word", "max_length": 32, "stride": 8},
+        training={"output_dir": "x", "per_device_train_batch_size": 8, "learning_rate": 1e-3},
+    )
+    out = tmp_path / "memory.json"
+    argv = ["--config", str(config), "--data-dir", str(tmp_path / "data"), "--out", str(out), "--variant", variant]
+    assert train_memory.main([*argv, "--runs-dir", str(tmp_path / "runs")]) == 0
+    figures = read_json(out)[variant]
+    steps = [t for t in figures["trace"] if t["event"] == "step"]
+    assert [t["step"] for t in steps] == list(range(1, len(steps) + 1)) and len(steps) >= 2
+    assert figures["peak_mb"] >= max(t["rss_mb"] for t in figures["trace"]) > 100
+    assert any(t["event"] == "evaluate" for t in figures["trace"]), "the epoch's evaluation is traced"

@@ -9,6 +9,7 @@ folder (load(), an ONNX export) predicts with the fusion while the Auto class st
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,8 @@ from arabic_news.training import train
 from arabic_news.training.config import config_from_dict
 
 from .conftest import ROOT, read_json, sample_documents
+
+TRAINING_RULE = "lowest dev log-loss"  # the rule of training/lexical.py, as benchmarks/fusion_rules.py names it
 
 DOCS = sample_documents()
 TEXTS = [normalize_text(d.text) for d in DOCS]
@@ -324,3 +327,33 @@ def test_the_ant_benchmark_records_the_parts_of_a_fused_model(fused_ckpt):
     assert figures["lexical"]["weight"] == read_metadata(fused_ckpt).lexical["weight"]
     assert figures["lexical_files_bytes"] == sum((fused_ckpt / name).stat().st_size for name in LEXICAL_FILES)
     assert lexical_figures(fused_ckpt, {"lexical": {}}) == {}
+
+
+def test_fusion_rules_benchmark_scores_each_rule_on_dev_and_its_pick_on_test(fused_ckpt, tiny_corpus, tmp_path):
+    """benchmarks/fusion_rules.py on the tiny fused checkpoint: the grid equals training's own (same rule, same pick),
+    each rule picks its optimum, out-of-fold figures are proper F1s, and the results file and plot are written."""
+    from sklearn.metrics import f1_score
+
+    from benchmarks import fusion_rules
+
+    ant = tmp_path / "data" / "ant"
+    ant.mkdir(parents=True)
+    for split in ("dev", "test"):
+        shutil.copy(tiny_corpus["dev"], ant / f"{split}.jsonl")
+    out = tmp_path / "fusion_rules.json"
+    argv = ["--checkpoints", str(fused_ckpt), "--data-dir", str(tmp_path / "data"), "--out", str(out)]
+    assert fusion_rules.main(argv) == 0
+    section = read_json(out)["fusion"]["checkpoints"][0]
+    grid, rules = section["grid"], section["rules"]
+    lex = read_metadata(fused_ckpt).lexical
+    trained = next(g for g in grid if (g["fusion"], g["weight"]) == (lex["fusion"], lex["weight"]))
+    assert trained == {k: v for k, v in rules[TRAINING_RULE].items() if k != "dev_out_of_fold_macro_f1"}
+    assert rules["best dev macro-F1"]["dev_macro_f1"] == max(g["dev_macro_f1"] for g in grid)
+    assert rules["lowest dev log-loss"]["dev_log_loss"] == min(g["dev_log_loss"] for g in grid)
+    assert all(0 <= r["dev_out_of_fold_macro_f1"] <= 1 for r in rules.values())
+    assert all(g["test_macro_f1"] == g["dev_macro_f1"] for g in grid), "test is dev here: the same scores"
+    assert out.with_suffix(".png").stat().st_size > 0
+    gold, predicted = np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 2, 0])
+    assert fusion_rules.macro_f1(gold, np.eye(4)[predicted], 4) == pytest.approx(
+        f1_score(gold, predicted, labels=range(4), average="macro", zero_division=0)
+    )
