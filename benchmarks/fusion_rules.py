@@ -64,7 +64,7 @@ def smoothed_f1(grid: list[dict], g: dict, half_width: int = 2) -> float:
 
 # Each rule: dev grid -> the chosen point. Tie-breaks keep the choice deterministic.
 RULES: dict[str, Callable[[list[dict]], dict]] = {
-    "best dev macro-F1": lambda grid: min(grid, key=lambda g: (-g["macro_f1"], g["log_loss"], abs(g["weight"] - 0.5))),
+    "best dev macro-F1": lambda grid: training_rule(grid),  # the rule training uses
     "best dev macro-F1, smoothed over ±0.1": lambda grid: min(
         grid, key=lambda g: (-smoothed_f1(grid, g), -g["macro_f1"], g["log_loss"])
     ),
@@ -72,6 +72,14 @@ RULES: dict[str, Callable[[list[dict]], dict]] = {
     "fixed: log, 0.5": lambda grid: next(g for g in grid if (g["fusion"], g["weight"]) == ("log", 0.5)),
     "fixed: prob, 0.5": lambda grid: next(g for g in grid if (g["fusion"], g["weight"]) == ("prob", 0.5)),
 }
+
+
+def training_rule(grid: list[dict]) -> dict:
+    """training/lexical.py's own choice, on this module's grid keys."""
+    from arabic_news.training.lexical import choose_fusion
+
+    renamed = [{**g, "dev_macro_f1": g["macro_f1"], "dev_log_loss": g["log_loss"]} for g in grid]
+    return grid[renamed.index(choose_fusion(renamed))]
 
 
 def out_of_fold_f1(encoder, lexical, gold, num_labels) -> dict[str, float]:

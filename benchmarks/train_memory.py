@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import resource
 from pathlib import Path
 
+from arabic_news.hardware import peak_rss_mb
 from benchmarks import common
 
 VARIANTS = ("default", "trim", "mmap")
@@ -26,10 +26,6 @@ def rss_mb() -> float:
         if line.startswith("VmRSS"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def tracing_callbacks(variant: str, trace: list[dict]) -> list:
@@ -44,7 +40,7 @@ def tracing_callbacks(variant: str, trace: list[dict]) -> list:
     class Trace(TrainerCallback):
         def _record(self, event, state):
             trace.append(
-                {"event": event, "step": state.global_step, "rss_mb": round(rss_mb()), "peak_mb": round(peak_mb())}
+                {"event": event, "step": state.global_step, "rss_mb": round(rss_mb()), "peak_mb": round(peak_rss_mb())}
             )
 
         def on_step_end(self, args, state, control, **kwargs):
@@ -89,7 +85,7 @@ def main(argv=None) -> int:
         f"training.output_dir={out}",
         *args.overrides,
     ]
-    trace: list[dict] = [{"event": "start", "step": 0, "rss_mb": round(rss_mb()), "peak_mb": round(peak_mb())}]
+    trace: list[dict] = [{"event": "start", "step": 0, "rss_mb": round(rss_mb()), "peak_mb": round(peak_rss_mb())}]
     train(load_config(args.config, overrides), overwrite=True, callbacks=tracing_callbacks(args.variant, trace))
     steps = [t for t in trace if t["event"] == "step"]
     figures = {
@@ -98,7 +94,7 @@ def main(argv=None) -> int:
         "rss_after_first_step_mb": steps[0]["rss_mb"],
         "peak_after_first_step_mb": steps[0]["peak_mb"],
         "rss_at_end_mb": round(rss_mb()),
-        "peak_mb": round(peak_mb()),
+        "peak_mb": round(peak_rss_mb()),
         "trace": trace,
     }
     common.write_results(args.out, "train_memory", {name: figures}, {})
