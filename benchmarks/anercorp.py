@@ -119,12 +119,15 @@ def ner_figures(ner: dict) -> dict:
 
 # ---- 1. the project's model --------------------------------------------------------------------------------------
 def model_section(args, train_path: Path, test_path: Path) -> dict:
+    from arabic_news.training.config import load_config
+
     overrides = [f"data.train={train_path}", f"data.test={test_path}", *args.overrides]
     name = common.run_name("anercorp-e5", args.limit)
     checkpoints = common.train_seeds(
         args.config, overrides, name, args.runs_dir, args.seeds, args.skip_train, args.overwrite
     )
-    evaluated, seconds = common.evaluate_checkpoints(checkpoints, test_path, args.runs_dir / f"{name}-eval")
+    joined = load_config(args.config, overrides).data.sentences_per_document  # evaluate as the model was trained
+    evaluated, seconds = common.evaluate_checkpoints(checkpoints, test_path, args.runs_dir / f"{name}-eval", joined)
     runs = [
         {
             "seed": seed,

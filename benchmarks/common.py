@@ -204,15 +204,21 @@ def run_name(base: str, limit: int | None) -> str:
     return base if limit is None else f"{base}-limit{limit}"
 
 
-def evaluate_checkpoints(checkpoints: list[Path], test_path: Path, out: Path) -> tuple[list[dict], float]:
+def evaluate_checkpoints(
+    checkpoints: list[Path], test_path: Path, out: Path, sentences_per_document: int | None = None
+) -> tuple[list[dict], float]:
     """Score the checkpoints on `test_path` with the project's evaluation harness (reports, with predictions, go
-    to `out`); returns, per checkpoint, its report.json, its training metadata and the folder of its report, and the
-    seconds it took."""
+    to `out`; `sentences_per_document` as the training config's data section); returns, per checkpoint, its
+    report.json, its training metadata and the folder of its report, and the seconds it took."""
     from arabic_news.checkpoint import read_metadata
     from arabic_news.evaluation import run_evaluation
 
     log.info("evaluating %d checkpoint(s) on %s -> %s", len(checkpoints), test_path, out)
-    folders, seconds = timed(lambda: run_evaluation(checkpoints, [test_path], out, seeds=len(checkpoints) > 1))
+    folders, seconds = timed(
+        lambda: run_evaluation(
+            checkpoints, [test_path], out, seeds=len(checkpoints) > 1, sentences_per_document=sentences_per_document
+        )
+    )
     results = []
     for checkpoint, folder in zip(checkpoints, folders):
         report = json.loads((folder / "report.json").read_text(encoding="utf-8"))

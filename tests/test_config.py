@@ -79,6 +79,7 @@ def test_wrong_types_are_located(tmp_path, section, key, value, expected):
         ({**BASE, "training": {}}, "output_dir is required"),
         ({"task": "ner", "training": {"output_dir": "x"}}, "data.train is required"),
         ({**BASE, "training": {"output_dir": "x", "class_weights": "inverse"}}, "class_weights"),
+        ({**BASE, "data": {"train": "t.conll", "sentences_per_document": 0}}, "sentences_per_document must be"),
     ],
 )
 def test_invalid_values(raw, expected):

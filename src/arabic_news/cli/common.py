@@ -3,10 +3,22 @@ how a model runs (predict and serve)."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
 EXIT_ERROR = 1
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: a whole number >= 1 (argparse then reports a bad value with the option's name)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 def setup_logging() -> None:

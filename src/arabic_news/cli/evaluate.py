@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DataError
-from .common import add_decoding_option
+from .common import add_decoding_option, positive_int
 
 
 def add(sub) -> None:
@@ -40,6 +40,12 @@ def add(sub) -> None:
         action="store_true",
         help="with --compare: the checkpoints are seeds of one config; also report mean ± sd",
     )
+    p.add_argument(
+        "--sentences-per-document",
+        type=positive_int,
+        metavar="N",
+        help="read N consecutive documents as one (sentence-split corpora; as the config's data.sentences_per_document)",
+    )
     p.add_argument("--batch-size", type=int, default=32)
     add_decoding_option(p)
     p.set_defaults(run=run_evaluate)
@@ -61,6 +67,16 @@ def run_evaluate(args) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    for target in run_evaluation(checkpoints, args.data, out, mapping, args.batch_size, args.seeds, args.decoding):
+    written = run_evaluation(
+        checkpoints,
+        args.data,
+        out,
+        mapping,
+        args.batch_size,
+        args.seeds,
+        args.decoding,
+        sentences_per_document=args.sentences_per_document,
+    )
+    for target in written:
         print(f"wrote {target / 'report.md'}")
     return 0

@@ -4,6 +4,7 @@ Gold data, model predictions and evaluation inputs are all Documents with charac
 original text, so every reader, the trainer, the inference API and the metrics speak the same language.
 """
 
+from .context import join_documents
 from .document import Document, Span, label_set, topic_set
 from .formats import (
     CODECS,
@@ -23,6 +24,7 @@ __all__ = [
     "Document",
     "Span",
     "detect_format",
+    "join_documents",
     "label_set",
     "output_format",
     "read_documents",

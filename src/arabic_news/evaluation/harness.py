@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..data import Document, read_documents
+from ..data import Document, join_documents, read_documents
 from ..errors import CheckpointError
 from ..inference import TaskModel
 from ..tasks import TASKS
@@ -56,7 +56,10 @@ def run_evaluation(
     batch_size: int = 32,
     seeds: bool = False,
     decoding: str = "auto",
+    sentences_per_document: int | None = None,
 ) -> list[Path]:
+    """Score every checkpoint on every data file and write a report folder for each pair; `sentences_per_document`
+    joins that many consecutive documents of each file into one, as the training config's data section did."""
     # Scores are the model's own: a training folder in fp32 (as training scored it), an export as exported.
     models = [TaskModel.load(c, dtype="fp32", decoding=decoding) for c in checkpoints]
     if len({m.task.name for m in models}) > 1:  # a paired comparison of an NER score with a topic score means nothing
@@ -69,6 +72,8 @@ def run_evaluation(
     data_names, model_names = unique_folder_names(data_paths), unique_folder_names([m.path for m in models])
     for data_path, data_name in zip(data_paths, data_names):
         gold = apply_label_map(read_documents(data_path), label_map or {})
+        if sentences_per_document:
+            gold = join_documents(gold, sentences_per_document, data_path)
         data_out = out if len(data_paths) == 1 else out / data_name
         results = []
         for model, model_name in zip(models, model_names):
@@ -80,6 +85,7 @@ def run_evaluation(
                 "task": model.task.name,
                 "data": str(data_path),
                 "label_map": label_map or {},
+                "sentences_per_document": sentences_per_document or 1,
                 **report,
             }
             write_report(target, model.task, report, gold, pred)

@@ -16,6 +16,7 @@ class Report(TypedDict, total=False):
     task: str
     data: str
     label_map: dict[str, str]
+    sentences_per_document: int
     documents: int
     ner: NerSection
     topic: TopicSection

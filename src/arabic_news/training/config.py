@@ -47,6 +47,9 @@ class DataConfig:
     dev: str | None = None
     test: str | None = None
     dev_fraction: float | None = None  # take the LAST fraction of train as dev when no dev file is given
+    # one-sentence documents (CoNLL without -DOCSTART-): read N consecutive ones as one, so that each sentence is
+    # seen with its neighbours (data/context.py); evaluate with the same `evaluate.py --sentences-per-document N`
+    sentences_per_document: int | None = None
     features_cache: bool | str = True  # encoded features cached on disk: true (default folder), a folder, or false
 
 
@@ -268,6 +271,13 @@ def _check_values(config: Config) -> None:
         raise ConfigError(f"preprocessing.normalize: {err}", path=source) from None
     if config.data.train is None:
         raise ConfigError("data.train is required", path=source, hint="set data.train: path/to/train.jsonl (or .conll)")
+    joined = config.data.sentences_per_document
+    if joined is not None and (isinstance(joined, bool) or not isinstance(joined, int) or joined < 1):
+        raise ConfigError(
+            f"data.sentences_per_document must be a whole number >= 1, got {joined!r}",
+            path=source,
+            hint="e.g. 4 reads four consecutive sentences as one document; null reads each as it is",
+        )
     decay = config.training.get("layerwise_lr_decay")
     if decay is not None and (isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1):
         raise ConfigError(

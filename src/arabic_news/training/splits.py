@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..data import Document, read_documents
+from ..data import Document, join_documents, read_documents
 from ..errors import ConfigError, DataError
 from .config import Config
 
@@ -18,6 +18,12 @@ def load_splits(config: Config) -> tuple[list[Document], list[Document], list[Do
     if not dev_docs and data.dev_fraction:
         train_docs, dev_docs = split_off_dev(train_docs, data.dev_fraction)
     test_docs = _read(data.test, "data.test", config) if data.test else []
+    if data.sentences_per_document:  # after the dev split, so dev holds the same sentences either way
+        n = data.sentences_per_document
+        train_docs, dev_docs, test_docs = (
+            join_documents(docs, n, path)
+            for docs, path in ((train_docs, data.train), (dev_docs, data.dev or data.train), (test_docs, data.test))
+        )
     for name, docs in (("train", train_docs), ("dev", dev_docs), ("test", test_docs)):
         if name == "train" or docs:
             config.task_type.check_documents(docs, name, getattr(config.data, name))
