@@ -24,80 +24,48 @@ from benchmarks import common
 FOLDS, SHUFFLES = 5, 4
 
 
-def macro_f1(gold: np.ndarray, probs: np.ndarray, num_labels: int) -> float:
-    """sklearn's f1_score(average="macro", zero_division=0), from one confusion count (it runs ~40,000 times)."""
-    counts = np.bincount(gold * num_labels + probs.argmax(1), minlength=num_labels**2).reshape(num_labels, num_labels)
-    true_positives = np.diag(counts).astype(float)
-    denominators = counts.sum(0) + counts.sum(1)  # predicted + gold per class
-    return float(np.mean(np.divide(2 * true_positives, denominators, out=np.zeros(num_labels), where=denominators > 0)))
-
-
-def log_loss(gold: np.ndarray, probs: np.ndarray) -> float:
-    return float(-np.log(np.maximum(probs[np.arange(len(gold)), gold], 1e-12)).mean())
-
-
-def score_grid(encoder: np.ndarray, lexical: np.ndarray, gold: np.ndarray, num_labels: int) -> list[dict]:
-    from arabic_news.tasks.topic.lexical import FUSIONS, WEIGHT_GRID, fuse
-
-    grid = []
-    for fusion in FUSIONS:
-        for weight in WEIGHT_GRID:
-            probs = fuse(encoder, lexical, weight, fusion)
-            grid.append(
-                {
-                    "fusion": fusion,
-                    "weight": weight,
-                    "macro_f1": macro_f1(gold, probs, num_labels),
-                    "log_loss": log_loss(gold, probs),
-                }
-            )
-    return grid
-
-
 def smoothed_f1(grid: list[dict], g: dict, half_width: int = 2) -> float:
-    """Mean macro-F1 of the grid points of g's fusion within ±half_width steps of its weight."""
+    """Mean dev macro-F1 of the grid points of g's fusion within ±half_width steps of its weight."""
     row = [p for p in grid if p["fusion"] == g["fusion"]]
     i = row.index(g)
     window = row[max(0, i - half_width) : i + half_width + 1]
-    return statistics.mean(p["macro_f1"] for p in window)
+    return statistics.mean(p["dev_macro_f1"] for p in window)
 
 
-# Each rule: dev grid -> the chosen point. Tie-breaks keep the choice deterministic.
-RULES: dict[str, Callable[[list[dict]], dict]] = {
-    "best dev macro-F1": lambda grid: training_rule(grid),  # the rule training uses
-    "best dev macro-F1, smoothed over ±0.1": lambda grid: min(
-        grid, key=lambda g: (-smoothed_f1(grid, g), -g["macro_f1"], g["log_loss"])
-    ),
-    "lowest dev log-loss": lambda grid: min(grid, key=lambda g: (g["log_loss"], -g["macro_f1"])),
-    "fixed: log, 0.5": lambda grid: next(g for g in grid if (g["fusion"], g["weight"]) == ("log", 0.5)),
-    "fixed: prob, 0.5": lambda grid: next(g for g in grid if (g["fusion"], g["weight"]) == ("prob", 0.5)),
-}
-
-
-def training_rule(grid: list[dict]) -> dict:
-    """training/lexical.py's own choice, on this module's grid keys."""
+# Each rule: dev grid (training's own, training/lexical.py's fusion_grid) -> the chosen point. Tie-breaks keep the
+# choice deterministic.
+def _rules() -> dict[str, Callable[[list[dict]], dict]]:
     from arabic_news.training.lexical import choose_fusion
 
-    renamed = [{**g, "dev_macro_f1": g["macro_f1"], "dev_log_loss": g["log_loss"]} for g in grid]
-    return grid[renamed.index(choose_fusion(renamed))]
+    return {
+        "best dev macro-F1": choose_fusion,  # the rule training uses
+        "best dev macro-F1, smoothed over ±0.1": lambda grid: min(
+            grid, key=lambda g: (-smoothed_f1(grid, g), -g["dev_macro_f1"], g["dev_log_loss"])
+        ),
+        "lowest dev log-loss": lambda grid: min(grid, key=lambda g: (g["dev_log_loss"], -g["dev_macro_f1"])),
+        "fixed: log, 0.5": lambda grid: next(g for g in grid if (g["fusion"], g["weight"]) == ("log", 0.5)),
+        "fixed: prob, 0.5": lambda grid: next(g for g in grid if (g["fusion"], g["weight"]) == ("prob", 0.5)),
+    }
 
 
 def out_of_fold_f1(encoder, lexical, gold, num_labels) -> dict[str, float]:
     """Per rule: pooled macro-F1 of predictions made, fold by fold, with the point it picked on the other folds."""
     from arabic_news.tasks.topic.lexical import fuse
+    from arabic_news.training.lexical import fusion_grid, macro_f1
 
-    scores: dict[str, list[float]] = {rule: [] for rule in RULES}
+    rules = _rules()
+    scores: dict[str, list[float]] = {rule: [] for rule in rules}
     for shuffle in range(SHUFFLES):
         order = np.random.default_rng(shuffle).permutation(len(gold))
-        predicted = {rule: np.empty_like(gold) for rule in RULES}
+        predicted = {rule: np.empty_like(gold) for rule in rules}
         for fold in np.array_split(order, FOLDS):
             rest = np.setdiff1d(order, fold)
-            grid = score_grid(encoder[rest], lexical[rest], gold[rest], num_labels)
-            for name, rule in RULES.items():
+            grid = fusion_grid(encoder[rest], lexical[rest], gold[rest], num_labels)
+            for name, rule in rules.items():
                 pick = rule(grid)
                 predicted[name][fold] = fuse(encoder[fold], lexical[fold], pick["weight"], pick["fusion"]).argmax(1)
-        for name in RULES:
-            scores[name].append(macro_f1(gold, np.eye(num_labels)[predicted[name]], num_labels))
+        for name in rules:
+            scores[name].append(macro_f1(gold, predicted[name], num_labels))
     return {name: statistics.mean(values) for name, values in scores.items()}
 
 
@@ -116,18 +84,16 @@ def checkpoint_section(checkpoint: Path, docs: dict) -> dict:
     model = load(checkpoint, dtype="fp32").topic
     if model is None or model.lexical is None:
         raise common.BenchmarkError(f"{checkpoint}: not a fused topic checkpoint (no model.lexical)")
+    from arabic_news.training.lexical import fusion_grid
+
     n = len(model.labels)
     dev, test = component_arrays(model, docs["dev"]), component_arrays(model, docs["test"])
-    dev_grid, test_grid = score_grid(*dev, n), score_grid(*test, n)
-    grid = [
-        {"fusion": d["fusion"], "weight": d["weight"], "dev_macro_f1": d["macro_f1"], "dev_log_loss": d["log_loss"]}
-        | {"test_macro_f1": t["macro_f1"]}
-        for d, t in zip(dev_grid, test_grid)
-    ]
+    dev_grid, test_grid = fusion_grid(*dev, n), fusion_grid(*test, n)  # the test grid's "dev_" keys score test
+    grid = [d | {"test_macro_f1": t["dev_macro_f1"]} for d, t in zip(dev_grid, test_grid)]
     out_of_fold = out_of_fold_f1(*dev, n)
     rules = {
         name: {**grid[dev_grid.index(rule(dev_grid))], "dev_out_of_fold_macro_f1": out_of_fold[name]}
-        for name, rule in RULES.items()
+        for name, rule in _rules().items()
     }
     return {"checkpoint": common.repo_relative(checkpoint), "rules": rules, "grid": grid}
 
@@ -157,7 +123,7 @@ def plot(sections: list[dict], path: Path) -> None:
 
 def summarize(sections: list[dict]) -> dict:
     summary = {}
-    for rule in RULES:
+    for rule in _rules():
         picks = [s["rules"][rule] for s in sections]
         summary[rule] = {
             "picks": [f"{p['fusion']} {p['weight']:g}" for p in picks],

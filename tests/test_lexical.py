@@ -332,8 +332,6 @@ def test_the_ant_benchmark_records_the_parts_of_a_fused_model(fused_ckpt):
 def test_fusion_rules_benchmark_scores_each_rule_on_dev_and_its_pick_on_test(fused_ckpt, tiny_corpus, tmp_path):
     """benchmarks/fusion_rules.py on the tiny fused checkpoint: the grid equals training's own (same rule, same pick),
     each rule picks its optimum, out-of-fold figures are proper F1s, and the results file and plot are written."""
-    from sklearn.metrics import f1_score
-
     from benchmarks import fusion_rules
 
     ant = tmp_path / "data" / "ant"
@@ -353,7 +351,14 @@ def test_fusion_rules_benchmark_scores_each_rule_on_dev_and_its_pick_on_test(fus
     assert all(0 <= r["dev_out_of_fold_macro_f1"] <= 1 for r in rules.values())
     assert all(g["test_macro_f1"] == g["dev_macro_f1"] for g in grid), "test is dev here: the same scores"
     assert out.with_suffix(".png").stat().st_size > 0
-    gold, predicted = np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 2, 0])
-    assert fusion_rules.macro_f1(gold, np.eye(4)[predicted], 4) == pytest.approx(
-        f1_score(gold, predicted, labels=range(4), average="macro", zero_division=0)
-    )
+
+
+def test_the_grids_macro_f1_is_sklearns_including_labels_the_model_does_not_know():
+    from sklearn.metrics import f1_score
+
+    from arabic_news.training.lexical import macro_f1
+
+    gold, predicted = np.array([0, 0, 1, 2, 2, 2, -1, -1]), np.array([0, 1, 1, 2, 2, 0, 3, 0])
+    for n in (len(gold), 6):  # -1: a dev label the model doesn't know; class 3 is never gold
+        expected = f1_score(gold[:n], predicted[:n], labels=range(4), average="macro", zero_division=0)
+        assert macro_f1(gold[:n], predicted[:n], 4) == pytest.approx(expected)
