@@ -33,7 +33,7 @@ def add(sub) -> None:
         action="append",
         default=[],
         metavar="OLD=NEW",
-        help="map gold labels of other guidelines, e.g. MISC=O or PER=PERS; repeatable",
+        help="map labels of other guidelines, in gold and predictions alike, e.g. MISC=O or PER=PERS; repeatable",
     )
     p.add_argument(
         "--seeds",
