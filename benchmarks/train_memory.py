@@ -3,7 +3,8 @@ peak, for one epoch of a config (by default ANERcorp's), one variant per fresh p
 
 Variants: `default`; `trim` (glibc's malloc_trim after every step: how much of the resident memory is freed blocks
 the allocator keeps); `mmap` (a fixed 1 MB mmap threshold, so large blocks go back to the OS when freed). Options of
-the config itself (e.g. `--set training.per_device_train_batch_size=8`) make further variants.
+the config itself (e.g. `--set training.per_device_train_batch_size=8`) make further variants, and so does another
+allocator preloaded at start-up (`LD_PRELOAD=libjemalloc.so.2`, recorded as `preloaded`).
 
     python -m benchmarks.train_memory [--variant default] [--epochs 1] [--set KEY=VALUE ...] [--name NAME]
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 from pathlib import Path
 
 from arabic_news.hardware import peak_rss_mb
@@ -91,6 +93,7 @@ def main(argv=None) -> int:
     figures = {
         "variant": args.variant,
         "overrides": args.overrides,
+        "preloaded": os.environ.get("LD_PRELOAD"),
         "rss_after_first_step_mb": steps[0]["rss_mb"],
         "peak_after_first_step_mb": steps[0]["peak_mb"],
         "rss_at_end_mb": round(rss_mb()),

@@ -7,6 +7,7 @@ the throughput meter and the results file are checked on data/sample in a few se
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,4 @@ def test_train_memory_traces_every_step_of_a_real_run(variant, tiny_encoder, tmp
     assert [t["step"] for t in steps] == list(range(1, len(steps) + 1)) and len(steps) >= 2
     assert figures["peak_mb"] >= max(t["rss_mb"] for t in figures["trace"]) > 100
     assert any(t["event"] == "evaluate" for t in figures["trace"]), "the epoch's evaluation is traced"
+    assert figures["preloaded"] == os.environ.get("LD_PRELOAD"), "which allocator ran is on record"
