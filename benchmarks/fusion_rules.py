@@ -80,12 +80,11 @@ def component_arrays(model, docs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def checkpoint_section(checkpoint: Path, docs: dict) -> dict:
     from arabic_news.inference import load
+    from arabic_news.training.lexical import fusion_grid
 
     model = load(checkpoint, dtype="fp32").topic
     if model is None or model.lexical is None:
         raise common.BenchmarkError(f"{checkpoint}: not a fused topic checkpoint (no model.lexical)")
-    from arabic_news.training.lexical import fusion_grid
-
     n = len(model.labels)
     dev, test = component_arrays(model, docs["dev"]), component_arrays(model, docs["test"])
     dev_grid, test_grid = fusion_grid(*dev, n), fusion_grid(*test, n)  # the test grid's "dev_" keys score test
