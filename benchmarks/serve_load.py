@@ -14,6 +14,10 @@ p50/p95/p99 in ms, errors (any answer but 200, or a failed connection), and the 
 after it and its peak (VmHWM). With --long N, the batched server then answers N short requests from 16 clients and
 its VmRSS is sampled every 500 requests, to show whether memory grows with the number of requests served.
 
+Before any server starts, the model alone (`arabic_news.load` in this process, the server's threads and dtype) tags
+the same texts one at a time and in batches of 16 (`NewsTagger.pipe`): the words/s ratio of the two is what
+batching can give on this hardware with no HTTP at all, the ceiling for the servers' ratio at 16 clients.
+
 Everything is bounded (request count and time per configuration) and the servers are stopped by the script (SIGTERM,
 then SIGKILL after 30 s), also when it fails.
 """
@@ -32,7 +36,17 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.common import REPO_ROOT, RESULTS_DIR, print_table, repo_relative, run_main, setup_logging, write_results
+from benchmarks.common import (
+    REPO_ROOT,
+    RESULTS_DIR,
+    median,
+    print_table,
+    repo_relative,
+    run_main,
+    setup_logging,
+    timed,
+    write_results,
+)
 
 MODES = {"batched": ["--max-batch", "32", "--max-wait-ms", "5"], "one_at_a_time": ["--max-batch", "1"]}
 
@@ -47,6 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=20.0, help="time per configuration (at most)")
     p.add_argument("--long", type=int, default=0, metavar="N", help="then N short requests for the RSS trend")
     p.add_argument("--threads", type=int, help="the server's torch threads (default: torch's choice)")
+    p.add_argument("--rounds", type=int, default=3, help="rounds of the model-alone measurement (median)")
     p.add_argument("--out", type=Path, default=Path(os.path.relpath(RESULTS_DIR / "serve_load.json")))
     return p.parse_args(argv)
 
@@ -175,7 +190,7 @@ def main() -> int:
     args = parse_args()
     setup_logging()
     pools = texts()
-    sections: dict[str, dict] = {}
+    sections: dict[str, dict] = {"model_alone": model_alone(args, pools, batch=max(args.clients))}
     for mode in args.modes:
         server = ServerProcess(args, mode)
         try:
@@ -208,9 +223,49 @@ def main() -> int:
     headline = {}
     if "batched" in sections and "one_at_a_time" in sections:
         headline["speedup_words_per_s_16_clients"] = speedups(sections, max(args.clients))
+    headline["model_alone_batching_speedup"] = {
+        kind: figures["speedup"] for kind, figures in sections["model_alone"]["texts"].items()
+    }
     print_tables(sections, args.modes)
     write_results(args.out, "serve_load", sections, headline)
     return 0
+
+
+def model_alone(args: argparse.Namespace, pools: dict[str, list[str]], batch: int) -> dict:
+    """Words/s of the model in this process, one text a call against `batch` texts a call, on the same texts: what
+    batching gives with no server, queue or HTTP in the way."""
+    import torch
+
+    from arabic_news import load as load_model
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
+    tagger = load_model(*paths)  # the server's defaults: dtype "auto", the engine's device
+    figures = {}
+    for kind, pool in pools.items():
+        figures[kind] = batching_speedup(tagger, [pool[i % len(pool)] for i in range(batch)], args.rounds)
+        print(f"model alone, {kind}: {json.dumps(figures[kind])}", flush=True)
+    return {"batch": batch, "rounds": args.rounds, "threads": args.threads or torch.get_num_threads(), "texts": figures}
+
+
+def batching_speedup(tagger, texts: list[str], rounds: int) -> dict:
+    """`texts` (one full batch, as 16 clients would fill it) tagged one a call and all in one call, alternating."""
+    words = sum(len(t.split()) for t in texts)
+    list(tagger.pipe(texts, batch_size=len(texts)))  # warm-up
+    rates: dict[str, list[float]] = {"one_at_a_time": [], "batched": []}
+    for _ in range(rounds):  # alternating, so that drift on a shared machine hits both
+        _, single = timed(lambda: [list(tagger.pipe([t])) for t in texts])
+        _, batched = timed(lambda: list(tagger.pipe(texts, batch_size=len(texts))))
+        rates["one_at_a_time"].append(words / single)
+        rates["batched"].append(words / batched)
+    rate = {mode: round(median(values), 1) for mode, values in rates.items()}
+    return {
+        "texts": len(texts),
+        "words": words,
+        "words_per_s": rate,
+        "speedup": round(rate["batched"] / rate["one_at_a_time"], 2),
+    }
 
 
 def long_run(server: ServerProcess, pool: list[str], n: int) -> dict:
@@ -263,6 +318,15 @@ def print_tables(sections: dict, modes: list[str]) -> None:
     ]
     header = ["mode", "texts", "clients", "requests", "req/s", "words/s", "p50 ms", "p95 ms", "p99 ms", "errors"]
     print_table("Serving over loopback", [*header, "RSS MB"], rows)
+    alone = sections["model_alone"]
+    print_table(
+        f"The model alone, batches of {alone['batch']} against one text a call (median of {alone['rounds']})",
+        ["texts", "words", "one at a time words/s", "batched words/s", "speedup"],
+        [
+            [kind, f["words"], f["words_per_s"]["one_at_a_time"], f["words_per_s"]["batched"], f["speedup"]]
+            for kind, f in alone["texts"].items()
+        ],
+    )
 
 
 if __name__ == "__main__":

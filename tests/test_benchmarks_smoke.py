@@ -252,3 +252,19 @@ def test_train_memory_traces_every_step_of_a_real_run(variant, tiny_encoder, tmp
     assert figures["peak_mb"] >= max(t["rss_mb"] for t in figures["trace"]) > 100
     assert any(t["event"] == "evaluate" for t in figures["trace"]), "the epoch's evaluation is traced"
     assert figures["preloaded"] == os.environ.get("LD_PRELOAD"), "which allocator ran is on record"
+
+
+def test_serve_load_measures_the_model_alone_one_text_and_a_batch_at_a_time(ner_ckpt):
+    """benchmarks/serve_load.py's ceiling: the same texts, one a call and all in one call, through the real tagger;
+    the figures are words/s over the words of the texts, and their ratio is the speedup."""
+    from benchmarks import serve_load
+
+    args = serve_load.parse_args(["--checkpoint", str(ner_ckpt), "--rounds", "1", "--threads", "1"])
+    pools = {"short": ["قال الرئيس إن الوفد وصل إلى باريس.", "التقى الوزير بنظيره في عمّان أمس."]}
+    figures = serve_load.model_alone(args, pools, batch=3)
+    short = figures["texts"]["short"]
+    assert short["texts"] == 3 and short["words"] == 7 + 6 + 7, "the pool is cycled to one full batch"
+    rates = short["words_per_s"]
+    assert rates["one_at_a_time"] > 0 and rates["batched"] > 0
+    assert short["speedup"] == pytest.approx(rates["batched"] / rates["one_at_a_time"], abs=0.01)
+    assert figures["threads"] == 1 and figures["batch"] == 3
