@@ -26,7 +26,13 @@ from ..text import NormalizeOptions
 GRANULARITIES = ("word", "subword")
 TOPIC_INPUTS = ("head", "chunks")
 # Keys of the `training` section that the project reads itself rather than TrainingArguments.
-PROJECT_TRAINING_KEYS = {"early_stopping_patience", "class_weights", "overwrite_output_dir", "layerwise_lr_decay"}
+PROJECT_TRAINING_KEYS = {
+    "early_stopping_patience",
+    "class_weights",
+    "overwrite_output_dir",
+    "layerwise_lr_decay",
+    "average_last_epochs",
+}
 
 
 @dataclass
@@ -284,6 +290,14 @@ def _check_values(config: Config) -> None:
             f"training.layerwise_lr_decay must be a number in (0, 1], got {decay!r}",
             path=source,
             hint="e.g. 0.9: each layer learns at 0.9 times the rate of the layer above; null switches it off",
+        )
+    average = config.training.get("average_last_epochs")
+    if average is not None and (isinstance(average, bool) or not isinstance(average, int) or average < 2):
+        raise ConfigError(
+            f"training.average_last_epochs must be a whole number >= 2, got {average!r}",
+            path=source,
+            hint="e.g. 3 averages the weights of the last three epochs and keeps the average if it is as good on dev;"
+            " null switches it off",
         )
     dropout = config.model.attention_dropout
     if dropout is not None and not 0 <= dropout < 1:

@@ -31,6 +31,7 @@ from ..inference import TaskModel, TorchBackend
 from ..modeling import load_tokenizer, resolve_model_path
 from ..text import NormalizeOptions
 from .arguments import default_training_arguments, training_arguments
+from .averaging import SNAPSHOT_FOLDER, EpochSnapshots, choose_average
 from .card import plot_training_curve, write_model_card
 from .config import Config, save_config
 from .crf import CRF_ATTRIBUTE, attach_crf, crf_loss, crf_of
@@ -129,6 +130,9 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     callbacks = list(callbacks or [])
     if dev_set is not None and config.training.get("early_stopping_patience"):
         callbacks.append(EarlyStoppingCallback(int(config.training["early_stopping_patience"])))
+    average_last = config.training.get("average_last_epochs")
+    if average_last:
+        callbacks.append(EpochSnapshots(out / SNAPSHOT_FOLDER, average_last))
     trainer = ProjectTrainer(
         model=network,
         args=args,
@@ -151,10 +155,30 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
     if trainer.is_world_process_zero():
+        averaging = None
+        if average_last:
+            averaging = choose_average(
+                network, out / SNAPSHOT_FOLDER, dev_scorer(network, tokenizer, metadata, dev_docs)
+            )
         model = task_model(network, tokenizer, metadata)  # the CRF's scores as training left them
-        finish(trainer, model, config, {"train": train_docs, "dev": dev_docs, "test": test_docs}, result, seconds)
+        docs = {"train": train_docs, "dev": dev_docs, "test": test_docs}
+        finish(trainer, model, config, docs, result, seconds, averaging)
     trainer.accelerator.wait_for_everyone()  # under torchrun, no rank returns before rank 0 has finished the folder
     return out
+
+
+def dev_scorer(network, tokenizer, metadata: CheckpointMetadata, dev_docs: list[Document]):
+    """A function that scores the network as it is at the call on dev, through the inference path (the number the
+    Trainer chose the best epoch by); None without a dev set."""
+    if not dev_docs:
+        return None
+
+    def score() -> float:
+        model = task_model(network, tokenizer, metadata)
+        predicted = model.predict_documents(dev_docs, batch_size=32)
+        return model.task.headline(dev_docs, predicted)[model.task.headline_metric]
+
+    return score
 
 
 def load_encoder_tokenizer(config: Config):
@@ -256,7 +280,9 @@ def freeze_bottom(model, n_layers: int, source: str) -> None:
         module.requires_grad_(False)
 
 
-def finish(trainer, model: TaskModel, config: Config, docs: dict[str, list[Document]], result, seconds) -> None:
+def finish(
+    trainer, model: TaskModel, config: Config, docs: dict[str, list[Document]], result, seconds, averaging=None
+) -> None:
     out, metadata = config.output_dir, model.metadata
     save_weights(trainer, out)
     (out / "training_args.bin").unlink(missing_ok=True)  # a pickle; config.yaml records the same settings
@@ -282,6 +308,8 @@ def finish(trainer, model: TaskModel, config: Config, docs: dict[str, list[Docum
         "best_checkpoint": trainer.state.best_model_checkpoint and Path(trainer.state.best_model_checkpoint).name,
         "peak_rss_mb": peak_rss_mb(),  # of this process (under DDP: rank 0's)
     }
+    if averaging is not None:
+        metadata.training["averaging"] = averaging
     save_config(config, out / "config.yaml")
     atomic_write_json(
         out / "metrics.json",
