@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 from transformers import TrainerCallback
+from transformers.trainer_utils import rotate_checkpoints
 
-from arabic_news.checkpoint import METADATA_FILE
+from arabic_news.checkpoint import METADATA_FILE, remove_snapshots
 from arabic_news.errors import ConfigError
 from arabic_news.training import train
 from arabic_news.training.averaging import SNAPSHOT_FOLDER, averaged_tensors, choose_average
@@ -75,6 +78,22 @@ def test_without_dev_the_average_is_kept_and_one_epoch_keeps_the_best(tmp_path):
     assert torch.equal(network.weight, torch.full((1, 2), 5.0))
 
 
+def test_the_trainers_checkpoint_rotation_leaves_the_saved_epochs_alone(tmp_path):
+    """The Trainer rotates its snapshots by modification time, and then deletes ANY `checkpoint-*` folder, numbered
+    or not (a tiny run finishes within a second and falls back to numeric order, which hides this): the epochs'
+    folder, older than the snapshots as it is in a real run, must survive a rotation to one snapshot."""
+    (tmp_path / SNAPSHOT_FOLDER).mkdir()
+    (tmp_path / SNAPSHOT_FOLDER / "epoch-1.safetensors").write_bytes(b"weights")
+    for age, name in ((300, SNAPSHOT_FOLDER), (200, "checkpoint-10"), (100, "checkpoint-20")):
+        (tmp_path / name).mkdir(exist_ok=True)
+        os.utime(tmp_path / name, (time.time() - age, time.time() - age))
+    rotate_checkpoints(str(tmp_path), save_total_limit=1, use_mtime=True)
+    assert (tmp_path / SNAPSHOT_FOLDER / "epoch-1.safetensors").exists()
+    assert not (tmp_path / "checkpoint-10").exists(), "the rotation did run"
+    remove_snapshots(tmp_path)
+    assert not (tmp_path / SNAPSHOT_FOLDER).exists() and not (tmp_path / "checkpoint-20").exists()
+
+
 class KeepEpochFiles(TrainerCallback):
     """Copies the epochs' weight files when training ends, before the run averages and removes them."""
 
@@ -87,7 +106,9 @@ class KeepEpochFiles(TrainerCallback):
 
 @pytest.mark.slow
 def test_a_run_keeps_what_scores_best_on_dev_and_leaves_no_snapshots(tmp_path, tiny_encoder, tiny_corpus):
-    config = make_config(tmp_path, tiny_encoder, tiny_corpus, num_train_epochs=3, average_last_epochs=2)
+    config = make_config(
+        tmp_path, tiny_encoder, tiny_corpus, num_train_epochs=3, average_last_epochs=2, save_total_limit=1
+    )
     out = train(config, callbacks=[KeepEpochFiles(config.output_dir, tmp_path / "epochs")])
     meta = read_json(out / METADATA_FILE)
     averaging = meta["training"]["averaging"]

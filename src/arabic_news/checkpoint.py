@@ -363,7 +363,11 @@ def last_complete_snapshot(out: Path) -> str | None:
     return None
 
 
+EPOCH_WEIGHTS_FOLDER = "epoch-weights"  # training.average_last_epochs' saved epochs (training/averaging.py)
+
+
 def remove_snapshots(out: Path) -> None:
-    """Delete the Trainer's `checkpoint-N` folders (missing_ok, ignore_errors: each torchrun process does this)."""
-    for stale in out.glob("checkpoint-*"):
+    """Delete the Trainer's `checkpoint-N` folders and the saved epochs' weights (missing_ok, ignore_errors: each
+    torchrun process does this)."""
+    for stale in [*out.glob("checkpoint-*"), out / EPOCH_WEIGHTS_FOLDER]:
         shutil.rmtree(stale, ignore_errors=True)

@@ -5,8 +5,10 @@ little; the mean of the last K epochs' weights is often a flatter, better point 
 candidate, not a rule: after training, the average is scored on dev and kept only if it scores at least as well as
 the best epoch the Trainer chose (without a dev set it is kept, as asked).
 
-The weights of each epoch go to `checkpoint-epochs/epoch-N.safetensors` in the output folder (the last K kept), so
-an interrupted run resumes with them; the folder goes with the Trainer's snapshots when the model is finished.
+The weights of each epoch go to `epoch-weights/epoch-N.safetensors` in the output folder (the last K kept), so an
+interrupted run resumes with them; the folder goes with the Trainer's snapshots when the model is finished. Its name
+must not start with `checkpoint-`: the Trainer's checkpoint rotation (sorted by modification time) deletes any such
+folder, numbered or not.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers import TrainerCallback
 
+from ..checkpoint import EPOCH_WEIGHTS_FOLDER
+
 log = logging.getLogger("arabic_news.training")
 
-SNAPSHOT_FOLDER = "checkpoint-epochs"  # `checkpoint-*`: removed with the Trainer's snapshots, never resumed from
+SNAPSHOT_FOLDER = EPOCH_WEIGHTS_FOLDER
 
 
 def snapshot_path(folder: Path, epoch: int) -> Path:
