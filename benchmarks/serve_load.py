@@ -7,7 +7,7 @@ its own process (`python -m arabic_news serve`, on a free 127.0.0.1 port), then,
 number of concurrent clients (1, 4, 16), the clients (threads, each with its own keep-alive connection) send
 `POST /v1/tag {"text": ...}` until --requests requests are answered or --seconds have passed, whichever comes first.
 Texts: `seed` is the seed article (seeds/, 342 words); `short` the first sentence of each article of
-data/sample/dev.jsonl (about 20 words). One untimed request per client warms each configuration up.
+data/sample/dev.jsonl (about 40 words). One untimed request per client warms each configuration up.
 
 Figures per configuration: requests/s and words/s (words of the texts answered, whitespace-split), latency
 p50/p95/p99 in ms, errors (any answer but 200, or a failed connection), and the server's resident set size (VmRSS)
