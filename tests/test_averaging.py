@@ -13,10 +13,10 @@ from safetensors.torch import load_file, save_file
 from transformers import TrainerCallback
 from transformers.trainer_utils import rotate_checkpoints
 
-from arabic_news.checkpoint import METADATA_FILE, remove_snapshots
+from arabic_news.checkpoint import EPOCH_WEIGHTS_FOLDER, METADATA_FILE, remove_snapshots
 from arabic_news.errors import ConfigError
 from arabic_news.training import train
-from arabic_news.training.averaging import SNAPSHOT_FOLDER, averaged_tensors, choose_average
+from arabic_news.training.averaging import averaged_tensors, choose_average
 from arabic_news.training.config import config_from_dict
 
 from .conftest import read_json
@@ -37,7 +37,7 @@ def test_the_average_is_the_mean_of_the_files_and_integer_buffers_come_from_the_
 
 
 def epochs_of(tmp_path, *values: float):
-    folder = tmp_path / SNAPSHOT_FOLDER
+    folder = tmp_path / EPOCH_WEIGHTS_FOLDER
     folder.mkdir()
     for epoch, value in enumerate(values, start=1):
         save_file(
@@ -72,7 +72,7 @@ def test_without_dev_the_average_is_kept_and_one_epoch_keeps_the_best(tmp_path):
     assert torch.equal(network.weight, torch.full((1, 2), 3.0))
     single = tmp_path / "single"
     single.mkdir()
-    (tmp_path / SNAPSHOT_FOLDER / "epoch-1.safetensors").rename(single / "epoch-1.safetensors")
+    (tmp_path / EPOCH_WEIGHTS_FOLDER / "epoch-1.safetensors").rename(single / "epoch-1.safetensors")
     network = network_at(5.0)
     assert choose_average(network, single, lambda: 0.0)["kept"] == "best epoch"
     assert torch.equal(network.weight, torch.full((1, 2), 5.0))
@@ -82,23 +82,23 @@ def test_the_trainers_checkpoint_rotation_leaves_the_saved_epochs_alone(tmp_path
     """The Trainer rotates its snapshots by modification time, and then deletes ANY `checkpoint-*` folder, numbered
     or not (a tiny run finishes within a second and falls back to numeric order, which hides this): the epochs'
     folder, older than the snapshots as it is in a real run, must survive a rotation to one snapshot."""
-    (tmp_path / SNAPSHOT_FOLDER).mkdir()
-    (tmp_path / SNAPSHOT_FOLDER / "epoch-1.safetensors").write_bytes(b"weights")
-    for age, name in ((300, SNAPSHOT_FOLDER), (200, "checkpoint-10"), (100, "checkpoint-20")):
+    (tmp_path / EPOCH_WEIGHTS_FOLDER).mkdir()
+    (tmp_path / EPOCH_WEIGHTS_FOLDER / "epoch-1.safetensors").write_bytes(b"weights")
+    for age, name in ((300, EPOCH_WEIGHTS_FOLDER), (200, "checkpoint-10"), (100, "checkpoint-20")):
         (tmp_path / name).mkdir(exist_ok=True)
         os.utime(tmp_path / name, (time.time() - age, time.time() - age))
     rotate_checkpoints(str(tmp_path), save_total_limit=1, use_mtime=True)
-    assert (tmp_path / SNAPSHOT_FOLDER / "epoch-1.safetensors").exists()
+    assert (tmp_path / EPOCH_WEIGHTS_FOLDER / "epoch-1.safetensors").exists()
     assert not (tmp_path / "checkpoint-10").exists(), "the rotation did run"
     remove_snapshots(tmp_path)
-    assert not (tmp_path / SNAPSHOT_FOLDER).exists() and not (tmp_path / "checkpoint-20").exists()
+    assert not (tmp_path / EPOCH_WEIGHTS_FOLDER).exists() and not (tmp_path / "checkpoint-20").exists()
 
 
 class KeepEpochFiles(TrainerCallback):
     """Copies the epochs' weight files when training ends, before the run averages and removes them."""
 
     def __init__(self, out: Path, copy: Path):
-        self.folder, self.copy = out / SNAPSHOT_FOLDER, copy
+        self.folder, self.copy = out / EPOCH_WEIGHTS_FOLDER, copy
 
     def on_train_end(self, args, state, control, **kwargs):
         shutil.copytree(self.folder, self.copy)
@@ -113,7 +113,7 @@ def test_a_run_keeps_what_scores_best_on_dev_and_leaves_no_snapshots(tmp_path, t
     meta = read_json(out / METADATA_FILE)
     averaging = meta["training"]["averaging"]
     assert averaging["epochs"] == [2, 3]
-    assert not (out / SNAPSHOT_FOLDER).exists(), "the epochs' weights go with the Trainer's snapshots"
+    assert not (out / EPOCH_WEIGHTS_FOLDER).exists(), "the epochs' weights go with the Trainer's snapshots"
     dev = averaging["dev"]
     kept = "average" if dev["average"] >= dev["best_epoch"] else "best epoch"
     assert averaging["kept"] == kept

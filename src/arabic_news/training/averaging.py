@@ -24,20 +24,28 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers import TrainerCallback
 
-from ..checkpoint import EPOCH_WEIGHTS_FOLDER
-
 log = logging.getLogger("arabic_news.training")
-
-SNAPSHOT_FOLDER = EPOCH_WEIGHTS_FOLDER
 
 
 def snapshot_path(folder: Path, epoch: int) -> Path:
     return folder / f"epoch-{epoch}.safetensors"
 
 
+def epoch_of(path: Path) -> int:
+    """The epoch of a `snapshot_path` file."""
+    return int(path.stem.split("-", 1)[1])
+
+
 def epoch_snapshots(folder: Path) -> list[Path]:
     """The saved epochs' weight files, oldest first."""
-    return sorted(folder.glob("epoch-*.safetensors"), key=lambda p: int(p.stem.split("-", 1)[1]))
+    return sorted(folder.glob("epoch-*.safetensors"), key=epoch_of)
+
+
+def write_weights(network: torch.nn.Module, path: Path) -> None:
+    """All of the network's tensors (a CRF's scores too) as one safetensors file, written whole or not at all."""
+    partial = path.with_suffix(".partial")
+    save_file({name: t.detach().to("cpu").contiguous() for name, t in network.state_dict().items()}, str(partial))
+    os.replace(partial, path)  # a crash mid-save never leaves a truncated file to be averaged or restored
 
 
 class EpochSnapshots(TrainerCallback):
@@ -51,11 +59,7 @@ class EpochSnapshots(TrainerCallback):
         if not state.is_world_process_zero or model is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = snapshot_path(self.folder, round(state.epoch))
-        partial = target.with_suffix(".partial")
-        weights = {name: tensor.detach().to("cpu").contiguous() for name, tensor in model.state_dict().items()}
-        save_file(weights, str(partial))
-        os.replace(partial, target)  # a crash mid-save never leaves a truncated epoch to be averaged
+        write_weights(model, snapshot_path(self.folder, round(state.epoch)))
         for stale in epoch_snapshots(self.folder)[: -self.keep]:
             stale.unlink(missing_ok=True)
 
@@ -95,7 +99,7 @@ def choose_average(network: torch.nn.Module, folder: Path, dev_score: Callable[[
     if that scores at least as well on dev (`dev_score` scores the network as it is now; None: no dev set, the
     average is kept). Returns what was compared and kept, for the checkpoint's metadata."""
     paths = epoch_snapshots(folder)
-    epochs = [int(p.stem.split("-", 1)[1]) for p in paths]
+    epochs = [epoch_of(p) for p in paths]
     if len(paths) < 2:
         return {"epochs": epochs, "kept": "best epoch", "why": "fewer than two epochs were trained"}
     if dev_score is None:
@@ -103,7 +107,7 @@ def choose_average(network: torch.nn.Module, folder: Path, dev_score: Callable[[
         return {"epochs": epochs, "kept": "average", "why": "no dev set to compare on"}
     best = dev_score()
     kept = folder / "best-epoch.safetensors"  # on disk, not a second copy of the model in memory
-    save_file({n: t.detach().to("cpu").contiguous() for n, t in network.state_dict().items()}, str(kept))
+    write_weights(network, kept)
     load_average(network, paths)
     average = dev_score()
     report = {"epochs": epochs, "dev": {"best_epoch": round(best, 6), "average": round(average, 6)}}

@@ -253,6 +253,11 @@ def _check_training(training: dict[str, Any], source: str) -> None:
         raise ConfigError("training.output_dir is required", path=source, hint="add training.output_dir: runs/my-model")
 
 
+def _is_whole_number(value: Any, at_least: int) -> bool:
+    """An int (not a bool, which YAML's `true` gives) no smaller than `at_least`."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= at_least
+
+
 def _check_values(config: Config) -> None:
     p, source = config.preprocessing, config.source
     if p.granularity not in GRANULARITIES:
@@ -278,7 +283,7 @@ def _check_values(config: Config) -> None:
     if config.data.train is None:
         raise ConfigError("data.train is required", path=source, hint="set data.train: path/to/train.jsonl (or .conll)")
     joined = config.data.sentences_per_document
-    if joined is not None and (isinstance(joined, bool) or not isinstance(joined, int) or joined < 1):
+    if joined is not None and not _is_whole_number(joined, at_least=1):
         raise ConfigError(
             f"data.sentences_per_document must be a whole number >= 1, got {joined!r}",
             path=source,
@@ -292,7 +297,7 @@ def _check_values(config: Config) -> None:
             hint="e.g. 0.9: each layer learns at 0.9 times the rate of the layer above; null switches it off",
         )
     average = config.training.get("average_last_epochs")
-    if average is not None and (isinstance(average, bool) or not isinstance(average, int) or average < 2):
+    if average is not None and not _is_whole_number(average, at_least=2):
         raise ConfigError(
             f"training.average_last_epochs must be a whole number >= 2, got {average!r}",
             path=source,

@@ -18,6 +18,7 @@ from transformers import EarlyStoppingCallback, Trainer, set_seed
 
 from ..atomic import atomic_write_json
 from ..checkpoint import (
+    EPOCH_WEIGHTS_FOLDER,
     CheckpointMetadata,
     prepare_output_dir,
     remove_snapshots,
@@ -31,7 +32,7 @@ from ..inference import TaskModel, TorchBackend
 from ..modeling import load_tokenizer, resolve_model_path
 from ..text import NormalizeOptions
 from .arguments import default_training_arguments, training_arguments
-from .averaging import SNAPSHOT_FOLDER, EpochSnapshots, choose_average
+from .averaging import EpochSnapshots, choose_average
 from .card import plot_training_curve, write_model_card
 from .config import Config, save_config
 from .crf import CRF_ATTRIBUTE, attach_crf, crf_loss, crf_of
@@ -132,7 +133,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
         callbacks.append(EarlyStoppingCallback(int(config.training["early_stopping_patience"])))
     average_last = config.training.get("average_last_epochs")
     if average_last:
-        callbacks.append(EpochSnapshots(out / SNAPSHOT_FOLDER, average_last))
+        callbacks.append(EpochSnapshots(out / EPOCH_WEIGHTS_FOLDER, average_last))
     trainer = ProjectTrainer(
         model=network,
         args=args,
@@ -158,7 +159,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
         averaging = None
         if average_last:
             averaging = choose_average(
-                network, out / SNAPSHOT_FOLDER, dev_scorer(network, tokenizer, metadata, dev_docs)
+                network, out / EPOCH_WEIGHTS_FOLDER, dev_scorer(network, tokenizer, metadata, dev_docs)
             )
         model = task_model(network, tokenizer, metadata)  # the CRF's scores as training left them
         docs = {"train": train_docs, "dev": dev_docs, "test": test_docs}
