@@ -16,7 +16,8 @@ its VmRSS is sampled every 500 requests, to show whether memory grows with the n
 
 Before any server starts, the model alone (`arabic_news.load` in this process, the server's threads and dtype) tags
 the same texts one at a time and in batches of 16 (`NewsTagger.pipe`): the words/s ratio of the two is what
-batching can give on this hardware with no HTTP at all, the ceiling for the servers' ratio at 16 clients.
+batching gives the model itself on this hardware, with no HTTP at all. The servers' ratio at 16 clients can exceed it,
+because one-at-a-time serving also does each request's HTTP work in series with the model.
 
 Everything is bounded (request count and time per configuration) and the servers are stopped by the script (SIGTERM,
 then SIGKILL after 30 s), also when it fails.

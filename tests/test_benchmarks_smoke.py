@@ -255,7 +255,7 @@ def test_train_memory_traces_every_step_of_a_real_run(variant, tiny_encoder, tmp
 
 
 def test_serve_load_measures_the_model_alone_one_text_and_a_batch_at_a_time(ner_ckpt):
-    """benchmarks/serve_load.py's ceiling: the same texts, one a call and all in one call, through the real tagger;
+    """benchmarks/serve_load.py's model-alone figures: the same texts, one a call and all in one call, through the real tagger;
     the figures are words/s over the words of the texts, and their ratio is the speedup."""
     from benchmarks import serve_load
 
