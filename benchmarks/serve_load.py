@@ -238,11 +238,11 @@ def model_alone(args: argparse.Namespace, pools: dict[str, list[str]], batch: in
     import torch
 
     from arabic_news import load as load_model
+    from arabic_news.cli.common import checkpoint_paths
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    paths = [args.checkpoint] + ([args.topic_checkpoint] if args.topic_checkpoint else [])
-    tagger = load_model(*paths)  # the server's defaults: dtype "auto", the engine's device
+    tagger = load_model(*checkpoint_paths(args))  # the server's defaults: dtype "auto", the engine's device
     figures = {}
     for kind, pool in pools.items():
         figures[kind] = batching_speedup(tagger, [pool[i % len(pool)] for i in range(batch)], args.rounds)
