@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from ..errors import DataError
 from .document import Document, Span
+from .records import is_int
 
 SEPARATOR = "\n"  # between the joined documents: one sentence a line, as CoNLL documents with -DOCSTART- are read
 
 
 def join_documents(docs: list[Document], per_document: int, path: object = None) -> list[Document]:
     """Every `per_document` consecutive documents of `docs` as one (the last group may be shorter); 1 keeps them."""
-    if isinstance(per_document, bool) or not isinstance(per_document, int) or per_document < 1:
+    if not is_int(per_document) or per_document < 1:
         raise ValueError(f"documents to join must be a whole number >= 1, got {per_document!r}")
     if per_document == 1:
         return list(docs)

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from ..data.records import is_int
 from ..errors import ConfigError
 from ..tasks import TASKS, Preprocessing, Task
 from ..tasks.topic.lexical import FUSIONS, LexicalSettings
@@ -226,7 +227,7 @@ def _matches(value: Any, hint: Any) -> bool:
     if hint is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return is_int(value)
     return isinstance(value, hint)
 
 
@@ -255,7 +256,7 @@ def _check_training(training: dict[str, Any], source: str) -> None:
 
 def _is_whole_number(value: Any, at_least: int) -> bool:
     """An int (not a bool, which YAML's `true` gives) no smaller than `at_least`."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= at_least
+    return is_int(value) and value >= at_least
 
 
 def _check_values(config: Config) -> None:
