@@ -140,13 +140,23 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def save_figure(fig, path: Path) -> None:
-    """Write a matplotlib figure atomically (temp file, then rename)."""
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
+@contextmanager
+def atomic_path(path: Path, suffix: str = "") -> Iterator[Path]:
+    """A temporary file name beside `path`, for writers that open files themselves (matplotlib, safetensors): on a
+    clean exit the file replaces `path` with the permissions a new or existing `path` would have; on an error it is
+    removed and `path` is left untouched. `suffix` keeps the extension that some writers read the format from."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        yield Path(tmp)
+        os.chmod(tmp, _permissions_for(path))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def save_figure(fig, path: Path) -> None:
+    """Write a matplotlib figure atomically (temp file, then rename)."""
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")

@@ -14,7 +14,6 @@ folder, numbered or not.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,6 +22,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers import TrainerCallback
+
+from ..atomic import atomic_path
 
 log = logging.getLogger("arabic_news.training")
 
@@ -43,9 +44,8 @@ def epoch_snapshots(folder: Path) -> list[Path]:
 
 def write_weights(network: torch.nn.Module, path: Path) -> None:
     """All of the network's tensors (a CRF's scores too) as one safetensors file, written whole or not at all."""
-    partial = path.with_suffix(".partial")
-    save_file({name: t.detach().to("cpu").contiguous() for name, t in network.state_dict().items()}, str(partial))
-    os.replace(partial, path)  # a crash mid-save never leaves a truncated file to be averaged or restored
+    with atomic_path(path) as partial:  # a crash mid-save never leaves a truncated file to be averaged or restored
+        save_file({name: t.detach().to("cpu").contiguous() for name, t in network.state_dict().items()}, str(partial))
 
 
 class EpochSnapshots(TrainerCallback):
