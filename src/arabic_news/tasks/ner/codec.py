@@ -239,7 +239,9 @@ class WordBounds:
     def snap(self, start: int, end: int) -> tuple[int, int]:
         first = self._word(start)
         if first is not None and start > self.starts[first]:
-            prefix = self.text[self.starts[first] : start]
+            # Marks that normalization deletes (bidi and zero-width controls, diacritics) are no letters: `ب\u200b`
+            # and `وَ` are one proclitic each, as the model saw them.
+            prefix = [ch for ch in self.text[self.starts[first] : start] if not _unlettered(ch)]
             if not (len(prefix) <= MAX_INSIDE and all(ch in PROCLITIC_CHARS for ch in prefix)):
                 start = self.starts[first]
         last = self._word(end - 1) if end > start else None
@@ -270,6 +272,11 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _invisible(char: str) -> bool:
     return char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
+
+
+def _unlettered(char: str) -> bool:
+    """Invisible, or a combining mark (a diacritic): nothing that makes a clitic longer."""
+    return _invisible(char) or unicodedata.category(char) == "Mn"
 
 
 def _drop_overlaps(spans: list[Span]) -> list[Span]:
