@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny randomly initialised BERT with a real WordPiece tokenizer trained here, and small corpora.
+"""Shared fixtures: a tiny randomly initialised BERT with a real WordPiece tokenizer built here, and small corpora.
 
 Nothing is downloaded: the tokenizer is trained on Arabic text written in this file, the model is built from a config.
 """
@@ -83,28 +83,46 @@ def tiny_corpus(tmp_path_factory) -> dict[str, Path]:
     return {"train": folder / "train.jsonl", "dev": folder / "dev.jsonl", "folder": folder}
 
 
+def wordpiece_vocabulary(texts: list[str], size: int, specials: list[str]) -> dict[str, int]:
+    """A WordPiece vocabulary built deterministically: the special tokens, every character (as a word start and as
+    a `##` continuation, so that any word tokenizes), then the most frequent words and word endings (2-4 characters)
+    up to `size`, ties broken by the piece itself. `tokenizers`' WordPieceTrainer breaks ties between equally frequent
+    merges in hash-map order, which changes from one process to the next: its vocabularies differed by 48 pieces
+    between runs, so the tiny models trained on them, and the figures tests check, changed from run to run."""
+    from collections import Counter
+
+    from tokenizers import normalizers, pre_tokenizers
+
+    nfc, split = normalizers.NFC(), pre_tokenizers.BertPreTokenizer()
+    words = Counter(w for t in texts for w, _ in split.pre_tokenize_str(nfc.normalize_str(t)))
+    chars = sorted({c for w in words for c in w})
+    pieces: Counter[str] = Counter()
+    for word, count in words.items():
+        pieces[word] += count
+        for k in range(2, 5):
+            if len(word) > k:
+                pieces["##" + word[-k:]] += count
+    vocabulary = list(dict.fromkeys(specials + chars + ["##" + c for c in chars]))
+    taken = set(vocabulary)
+    ranked = [p for p in sorted(pieces, key=lambda p: (-pieces[p], p)) if p not in taken]
+    vocabulary += ranked[: max(0, size - len(vocabulary))]
+    return {piece: i for i, piece in enumerate(vocabulary)}
+
+
 @pytest.fixture(scope="session")
 def tiny_encoder(tmp_path_factory) -> Path:
-    """A 2-layer, 32-wide BERT with a WordPiece tokenizer trained on the sentences above, saved as a HF folder."""
-    from tokenizers import (
-        Tokenizer,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
+    """A 2-layer, 32-wide BERT with a WordPiece tokenizer built from the sentences above, saved as a HF folder."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-encoder")
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     texts = [unmark(m)[0] for m, _ in MARKED] + [
         (ROOT / "seeds" / name).read_text(encoding="utf-8") for name in sorted(os.listdir(ROOT / "seeds"))
     ]
-    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=600, special_tokens=specials))
+    tok = Tokenizer(models.WordPiece(wordpiece_vocabulary(texts, 600, specials), unk_token="[UNK]"))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
         pair="[CLS] $A [SEP] $B [SEP]",
