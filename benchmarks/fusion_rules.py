@@ -7,12 +7,16 @@ dev set and that pick's test macro-F1 are reported for the record; test chooses 
 macro-F1 and dev log-loss against the weight, one row per checkpoint.
 
     python -m benchmarks.fusion_rules --checkpoints runs/ant-e5-lexical-seed42 runs/ant-e5-lexical-seed43 \\
-        runs/ant-e5-lexical-seed44 [--data-dir ../shared/data]
+        runs/ant-e5-lexical-seed44 [--data-dir ../shared/data] [--topic-input chunks --out results/NAME.json]
+
+`--topic-input chunks` makes head-trained checkpoints read the whole article at inference (mean logits over
+overlapping windows) instead of what they were trained on, to ask whether the rest of the text helps the fusion.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -78,13 +82,16 @@ def component_arrays(model, docs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return encoder, lexical, np.array([model.labels.index(d.topic) for d in docs])
 
 
-def checkpoint_section(checkpoint: Path, docs: dict) -> dict:
+def checkpoint_section(checkpoint: Path, docs: dict, topic_input: str | None = None) -> dict:
     from arabic_news.inference import load
     from arabic_news.training.lexical import fusion_grid
 
     model = load(checkpoint, dtype="fp32").topic
     if model is None or model.lexical is None:
         raise common.BenchmarkError(f"{checkpoint}: not a fused topic checkpoint (no model.lexical)")
+    if topic_input is not None:  # the same weights reading other windows: a codec built from edited preprocessing
+        preprocessing = dataclasses.replace(model.metadata.preprocessing, topic_input=topic_input)
+        model.codec = model.task.codec(model.tokenizer, model.labels, preprocessing, model.lexical)
     n = len(model.labels)
     dev, test = component_arrays(model, docs["dev"]), component_arrays(model, docs["test"])
     dev_grid, test_grid = fusion_grid(*dev, n), fusion_grid(*test, n)  # the test grid's "dev_" keys score test
@@ -94,7 +101,12 @@ def checkpoint_section(checkpoint: Path, docs: dict) -> dict:
         name: {**grid[dev_grid.index(rule(dev_grid))], "dev_out_of_fold_macro_f1": out_of_fold[name]}
         for name, rule in _rules().items()
     }
-    return {"checkpoint": common.repo_relative(checkpoint), "rules": rules, "grid": grid}
+    return {
+        "checkpoint": common.repo_relative(checkpoint),
+        "topic_input": model.codec.strategy,
+        "rules": rules,
+        "grid": grid,
+    }
 
 
 def plot(sections: list[dict], path: Path) -> None:
@@ -139,6 +151,11 @@ def parse_args(argv=None):
     parser.add_argument("--checkpoints", type=Path, nargs="+", required=True, help="fused topic checkpoints")
     parser.add_argument("--data-dir", type=Path, default=common.DEFAULT_DATA_DIR, help="holds ant/{dev,test}.jsonl")
     parser.add_argument("--out", type=Path, default=common.RESULTS_DIR / "fusion_rules.json")
+    parser.add_argument(
+        "--topic-input",
+        choices=("head", "chunks"),
+        help="read the articles this way instead of the checkpoint's own (preprocessing.topic_input)",
+    )
     return parser.parse_args(argv)
 
 
@@ -149,7 +166,7 @@ def main(argv=None) -> int:
 
     folder = args.data_dir / "ant"
     docs = {split: read_documents(folder / f"{split}.jsonl") for split in ("dev", "test")}
-    sections = [checkpoint_section(c, docs) for c in args.checkpoints]
+    sections = [checkpoint_section(c, docs, args.topic_input) for c in args.checkpoints]
     summary = summarize(sections)
     plot(sections, args.out.with_suffix(".png"))
     common.write_results(args.out, "fusion_rules", {"fusion": {"checkpoints": sections, "rules": summary}}, {})

@@ -351,6 +351,9 @@ def test_fusion_rules_benchmark_scores_each_rule_on_dev_and_its_pick_on_test(fus
     assert all(0 <= r["dev_out_of_fold_macro_f1"] <= 1 for r in rules.values())
     assert all(g["test_macro_f1"] == g["dev_macro_f1"] for g in grid), "test is dev here: the same scores"
     assert out.with_suffix(".png").stat().st_size > 0
+    assert section["topic_input"] == read_metadata(fused_ckpt).preprocessing.topic_input == "head"
+    assert fusion_rules.main([*argv, "--topic-input", "chunks"]) == 0
+    assert read_json(out)["fusion"]["checkpoints"][0]["topic_input"] == "chunks"  # the override reached the codec
 
 
 def test_the_grids_macro_f1_is_sklearns_including_labels_the_model_does_not_know():
