@@ -8,6 +8,7 @@ folder (load(), an ONNX export) predicts with the fusion while the Auto class st
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from pathlib import Path
@@ -365,3 +366,31 @@ def test_the_grids_macro_f1_is_sklearns_including_labels_the_model_does_not_know
     for n in (len(gold), 6):  # -1: a dev label the model doesn't know; class 3 is never gold
         expected = f1_score(gold[:n], predicted[:n], labels=range(4), average="macro", zero_division=0)
         assert macro_f1(gold[:n], predicted[:n], 4) == pytest.approx(expected)
+
+
+def test_lexical_variants_benchmark_refits_the_regression_as_training_does(fused_ckpt, tiny_corpus, tmp_path):
+    """benchmarks/lexical_variants.py on the tiny fused checkpoint: the committed row reproduces training's own pick
+    (same fit, same grid, same rule), a variant reaches the fit (fewer features without word n-grams), and a
+    malformed variant is refused with the expected form."""
+    from benchmarks import lexical_variants
+
+    ant = tmp_path / "data" / "ant"
+    ant.mkdir(parents=True)
+    for split, source in (("train", "train"), ("dev", "dev"), ("test", "dev")):
+        shutil.copy(tiny_corpus[source], ant / f"{split}.jsonl")
+    out = tmp_path / "lexical_variants.json"
+    argv = ["--checkpoint", str(fused_ckpt), "--data-dir", str(tmp_path / "data"), "--out", str(out)]
+    assert lexical_variants.main([*argv, "--variant", "chars-only=word_ngrams=0"]) == 0
+    rows = read_json(out)["lexical_variants"]["variants"]
+    lex = read_metadata(fused_ckpt).lexical
+    assert rows["committed"]["pick"] == f"{lex['fusion']} {lex['weight']:g}"
+    assert rows["chars-only"]["settings"]["word_ngrams"] == 0
+    assert 0 < rows["chars-only"]["features"] < rows["committed"]["features"]
+    for row in rows.values():
+        # (out of fold may beat the grid's best: each fold uses its own pick, so no order between the two holds)
+        assert 0 <= row["fused_dev_out_of_fold_macro_f1"] <= 1 and 0 <= row["fused_dev_best_of_grid"] <= 1
+        assert row["test_macro_f1_at_pick"] == row["fused_dev_best_of_grid"]  # test is dev here; the pick is its best
+    assert lexical_variants.parse_variant("C-3=C=3,min_df=1") == ("C-3", {"C": 3, "min_df": 1})
+    for bad in ("C-3", "C-3=C"):
+        with pytest.raises(argparse.ArgumentTypeError, match="write"):
+            lexical_variants.parse_variant(bad)

@@ -1,0 +1,135 @@
+"""Settings of the lexical half of a fused ANT topic model, compared on dev with the encoder half held fixed.
+
+For each variant of `model.lexical` (n-gram ranges, vocabulary size, regression strength), the TF-IDF + logistic
+regression is fitted on the train split and fused with one trained checkpoint's encoder, exactly as training does
+(training/lexical.py). Reported per variant: the regression alone on dev, the fused model out of fold on dev (the
+weight chosen by training's rule on 4/5 of dev, predicting the other 1/5; 5 folds × 4 shuffles, benchmarks/
+fusion_rules.py), the best point of the dev grid, and, for the record only, test macro-F1 at the weight picked on the
+whole dev set. Variants are ranked by the out-of-fold figure; test chooses nothing.
+
+    python -m benchmarks.lexical_variants --checkpoint runs/ant-e5-lexical-seed42 \\
+        --variant words-1-3=word_ngrams=3 --variant C-3000=C=3000 [--data-dir ../shared/data]
+
+The committed settings (the checkpoint's own) are always the first row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import common
+from benchmarks.fusion_rules import out_of_fold_f1
+
+TRAINING_RULE = "best dev macro-F1"
+
+
+def parse_variant(text: str) -> tuple[str, dict]:
+    """'NAME=key=value,key=value' -> (NAME, {key: value}); values parsed as int, then float, then kept as text."""
+    name, _, assignments = text.partition("=")
+    if not name or not assignments:
+        raise argparse.ArgumentTypeError(f"{text!r}: write NAME=key=value[,key=value]")
+    changes = {}
+    for item in assignments.split(","):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"{item!r} in {text!r}: write key=value")
+        changes[key.strip()] = _number(value.strip())
+    return name, changes
+
+
+def _number(value: str):
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def score_variant(settings, model, train_docs, dev, test) -> dict:
+    """Fit the regression with `settings`, fuse it with the fixed encoder log-probabilities, score on dev and test."""
+    from arabic_news.tasks.topic.lexical import LexicalModel
+    from arabic_news.training.lexical import choose_fusion, fusion_grid, macro_f1
+
+    started = time.perf_counter()
+    texts = [model.codec.input_text(d) for d in train_docs]
+    lexical = LexicalModel.fit(texts, [d.topic for d in train_docs], model.labels, settings)
+    fit_seconds = time.perf_counter() - started
+    n = len(model.labels)
+    scored = {}
+    for split, (encoder, split_texts, gold) in (("dev", dev), ("test", test)):
+        lex = lexical.log_probs(split_texts)
+        scored[split] = (encoder, lex, gold, fusion_grid(encoder, lex, gold, n))
+    encoder, lex, gold, dev_grid = scored["dev"]
+    pick = choose_fusion(dev_grid)
+    test_grid = scored["test"][3]
+    return {
+        "settings": settings.to_dict(),
+        "features": lexical.num_features,
+        "fit_seconds": round(fit_seconds, 1),
+        "lexical_dev_macro_f1": macro_f1(gold, lex.argmax(1), n),
+        "fused_dev_out_of_fold_macro_f1": out_of_fold_f1(encoder, lex, gold, n)[TRAINING_RULE],
+        "fused_dev_best_of_grid": max(g["dev_macro_f1"] for g in dev_grid),
+        "pick": f"{pick['fusion']} {pick['weight']:g}",
+        "test_macro_f1_at_pick": test_grid[dev_grid.index(pick)]["dev_macro_f1"],  # test grid keys say dev_
+    }
+
+
+def encoder_arrays(model, docs) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The encoder's class log-probabilities, the lexical input texts and gold ids on `docs`."""
+    encoded, logits = model.forward(docs, batch_size=32)
+    encoder = np.stack([model.codec.encoder_log_probs(lg) for lg in logits])
+    return encoder, [e.text for e in encoded], np.array([model.labels.index(d.topic) for d in docs])
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", type=Path, required=True, help="a fused topic checkpoint (model.lexical)")
+    parser.add_argument(
+        "--variant", type=parse_variant, action="append", default=[], help="NAME=key=value[,key=value] (repeatable)"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=common.DEFAULT_DATA_DIR, help="holds ant/{train,dev,test}.jsonl"
+    )
+    parser.add_argument("--out", type=Path, default=common.RESULTS_DIR / "lexical_variants.json")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    common.setup_logging()
+    from arabic_news.data.formats import read_documents
+    from arabic_news.inference import load
+
+    model = load(args.checkpoint, dtype="fp32").topic
+    if model is None or model.lexical is None:
+        raise common.BenchmarkError(f"{args.checkpoint}: not a fused topic checkpoint (no model.lexical)")
+    folder = args.data_dir / "ant"
+    docs = {split: read_documents(folder / f"{split}.jsonl") for split in ("train", "dev", "test")}
+    dev, test = encoder_arrays(model, docs["dev"]), encoder_arrays(model, docs["test"])
+    committed = dataclasses.replace(model.lexical.settings, weight=None, fusion=None)
+    rows = {}
+    for name, changes in [("committed", {}), *args.variant]:
+        settings = dataclasses.replace(committed, **changes)
+        rows[name] = score_variant(settings, model, docs["train"], dev, test)
+        r = rows[name]
+        print(
+            f"{name:24s} lexical dev {100 * r['lexical_dev_macro_f1']:.2f}  fused out of fold "
+            f"{100 * r['fused_dev_out_of_fold_macro_f1']:.2f}  best of grid {100 * r['fused_dev_best_of_grid']:.2f}  "
+            f"pick {r['pick']}  test {100 * r['test_macro_f1_at_pick']:.2f}  ({r['features']} features, "
+            f"{r['fit_seconds']:.0f} s)",
+            flush=True,
+        )
+    section = {"checkpoint": common.repo_relative(args.checkpoint), "variants": rows}
+    common.write_results(args.out, "lexical_variants", {"lexical_variants": section}, {})
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    common.run_main(main)
