@@ -36,13 +36,16 @@ def smoothed_f1(grid: list[dict], g: dict, half_width: int = 2) -> float:
     return statistics.mean(p["dev_macro_f1"] for p in window)
 
 
+TRAINING_RULE = "best dev macro-F1"  # the name of training's own rule among _rules()
+
+
 # Each rule: dev grid (training's own, training/lexical.py's fusion_grid) -> the chosen point. Tie-breaks keep the
 # choice deterministic.
 def _rules() -> dict[str, Callable[[list[dict]], dict]]:
     from arabic_news.training.lexical import choose_fusion
 
     return {
-        "best dev macro-F1": choose_fusion,  # the rule training uses
+        TRAINING_RULE: choose_fusion,
         "best dev macro-F1, smoothed over ±0.1": lambda grid: min(
             grid, key=lambda g: (-smoothed_f1(grid, g), -g["dev_macro_f1"], g["dev_log_loss"])
         ),

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import common
-from benchmarks.fusion_rules import out_of_fold_f1
-
-TRAINING_RULE = "best dev macro-F1"
+from benchmarks.fusion_rules import TRAINING_RULE, out_of_fold_f1
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
-    """'NAME=key=value,key=value' -> (NAME, {key: value}); values parsed as int, then float, then kept as text."""
+    """'NAME=key=value,key=value' -> (NAME, {key: value}); values parsed as YAML, as `train.py --set` parses them."""
+    from arabic_news.training.config import parse_yaml
+
     name, _, assignments = text.partition("=")
     if not name or not assignments:
         raise argparse.ArgumentTypeError(f"{text!r}: write NAME=key=value[,key=value]")
@@ -38,36 +38,25 @@ def parse_variant(text: str) -> tuple[str, dict]:
         key, sep, value = item.partition("=")
         if not sep:
             raise argparse.ArgumentTypeError(f"{item!r} in {text!r}: write key=value")
-        changes[key.strip()] = _number(value.strip())
+        changes[key.strip()] = parse_yaml(value)
     return name, changes
 
 
-def _number(value: str):
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return value
-
-
-def score_variant(settings, model, train_docs, dev, test) -> dict:
-    """Fit the regression with `settings`, fuse it with the fixed encoder log-probabilities, score on dev and test."""
-    from arabic_news.tasks.topic.lexical import LexicalModel
-    from arabic_news.training.lexical import choose_fusion, fusion_grid, macro_f1
+def score_variant(settings, model, train, dev, test) -> dict:
+    """Fit the regression with `settings` on `train` (texts, topics), fuse it with the fixed encoder on `dev` and
+    `test` (encoded, window logits, gold ids) as training does, and score both."""
+    from arabic_news.tasks.topic.lexical import LexicalModel, fuse
+    from arabic_news.training.lexical import choose_fusion, component_log_probs, fusion_grid, macro_f1
 
     started = time.perf_counter()
-    texts = [model.codec.input_text(d) for d in train_docs]
-    lexical = LexicalModel.fit(texts, [d.topic for d in train_docs], model.labels, settings)
+    lexical = LexicalModel.fit(*train, model.labels, settings)
     fit_seconds = time.perf_counter() - started
     n = len(model.labels)
-    scored = {}
-    for split, (encoder, split_texts, gold) in (("dev", dev), ("test", test)):
-        lex = lexical.log_probs(split_texts)
-        scored[split] = (encoder, lex, gold, fusion_grid(encoder, lex, gold, n))
-    encoder, lex, gold, dev_grid = scored["dev"]
+    (dev_encoded, dev_logits, gold), (test_encoded, test_logits, test_gold) = dev, test
+    encoder, lex = component_log_probs(model, lexical, dev_encoded, dev_logits)
+    dev_grid = fusion_grid(encoder, lex, gold, n)
     pick = choose_fusion(dev_grid)
-    test_grid = scored["test"][3]
+    test_fused = fuse(*component_log_probs(model, lexical, test_encoded, test_logits), pick["weight"], pick["fusion"])
     return {
         "settings": settings.to_dict(),
         "features": lexical.num_features,
@@ -76,15 +65,14 @@ def score_variant(settings, model, train_docs, dev, test) -> dict:
         "fused_dev_out_of_fold_macro_f1": out_of_fold_f1(encoder, lex, gold, n)[TRAINING_RULE],
         "fused_dev_best_of_grid": max(g["dev_macro_f1"] for g in dev_grid),
         "pick": f"{pick['fusion']} {pick['weight']:g}",
-        "test_macro_f1_at_pick": test_grid[dev_grid.index(pick)]["dev_macro_f1"],  # test grid keys say dev_
+        "test_macro_f1_at_pick": round(macro_f1(test_gold, test_fused.argmax(1), n), 6),  # rounded as the grid is
     }
 
 
-def encoder_arrays(model, docs) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """The encoder's class log-probabilities, the lexical input texts and gold ids on `docs`."""
+def encoder_outputs(model, docs) -> tuple[list, list, np.ndarray]:
+    """The encoder's inputs and window logits on `docs` (computed once, shared by every variant), and gold ids."""
     encoded, logits = model.forward(docs, batch_size=32)
-    encoder = np.stack([model.codec.encoder_log_probs(lg) for lg in logits])
-    return encoder, [e.text for e in encoded], np.array([model.labels.index(d.topic) for d in docs])
+    return encoded, logits, np.array([model.labels.index(d.topic) for d in docs])
 
 
 def parse_args(argv=None):
@@ -111,12 +99,13 @@ def main(argv=None) -> int:
         raise common.BenchmarkError(f"{args.checkpoint}: not a fused topic checkpoint (no model.lexical)")
     folder = args.data_dir / "ant"
     docs = {split: read_documents(folder / f"{split}.jsonl") for split in ("train", "dev", "test")}
-    dev, test = encoder_arrays(model, docs["dev"]), encoder_arrays(model, docs["test"])
+    dev, test = encoder_outputs(model, docs["dev"]), encoder_outputs(model, docs["test"])
+    train = [model.codec.input_text(d) for d in docs["train"]], [d.topic for d in docs["train"]]
     committed = dataclasses.replace(model.lexical.settings, weight=None, fusion=None)
     rows = {}
     for name, changes in [("committed", {}), *args.variant]:
         settings = dataclasses.replace(committed, **changes)
-        rows[name] = score_variant(settings, model, docs["train"], dev, test)
+        rows[name] = score_variant(settings, model, train, dev, test)
         r = rows[name]
         print(
             f"{name:24s} lexical dev {100 * r['lexical_dev_macro_f1']:.2f}  fused out of fold "
