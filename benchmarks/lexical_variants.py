@@ -28,17 +28,23 @@ from benchmarks.fusion_rules import TRAINING_RULE, out_of_fold_f1
 
 def parse_variant(text: str) -> tuple[str, dict]:
     """'NAME=key=value,key=value' -> (NAME, {key: value}); values parsed as YAML, as `train.py --set` parses them."""
+    from arabic_news.tasks.topic.lexical import LexicalSettings
     from arabic_news.training.config import parse_yaml
 
+    # Only the regression's own settings: the fusion rule and weight are what every variant re-picks on dev.
+    known = {f.name for f in dataclasses.fields(LexicalSettings)} - {"fusion", "weight"}
     name, _, assignments = text.partition("=")
     if not name or not assignments:
         raise argparse.ArgumentTypeError(f"{text!r}: write NAME=key=value[,key=value]")
     changes = {}
     for item in assignments.split(","):
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep:
             raise argparse.ArgumentTypeError(f"{item!r} in {text!r}: write key=value")
-        changes[key.strip()] = parse_yaml(value)
+        if key not in known:
+            raise argparse.ArgumentTypeError(f"{key!r} in {text!r} is not a setting; use one of {sorted(known)}")
+        changes[key] = parse_yaml(value)
     return name, changes
 
 

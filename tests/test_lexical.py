@@ -394,3 +394,6 @@ def test_lexical_variants_benchmark_refits_the_regression_as_training_does(fused
     for bad in ("C-3", "C-3=C"):
         with pytest.raises(argparse.ArgumentTypeError, match="write"):
             lexical_variants.parse_variant(bad)
+    for unknown in ("x=Cc=3", "w=weight=0.5"):  # a typo, and a setting every variant re-picks on dev
+        with pytest.raises(argparse.ArgumentTypeError, match="is not a setting; use one of"):
+            lexical_variants.parse_variant(unknown)
