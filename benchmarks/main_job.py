@@ -10,8 +10,8 @@ article's gold annotation (a test: nothing is chosen on it).
 One run of the main job is noisy (12 dev articles, 28 seed entities), so the figures are per seed and mean ± sd.
 
 Writes `results/main_job.json`, one section per task: NER — dev micro-F1, the seed article's exact-span precision,
-recall and F1, per type, error counts; topic — dev accuracy and macro-F1, the seed article's predicted topic and its
-probability. Running the other config keeps the first one's section.
+recall and F1, per type, error counts and the mentions it gets wrong; topic — dev accuracy and macro-F1, the seed
+article's predicted topic and its probability. Running the other config keeps the first one's section.
 """
 
 from __future__ import annotations
@@ -77,7 +77,19 @@ def ner_run(dev: dict, seed: dict) -> dict:
         "seed_span_recall": span["micro"]["recall"],
         "seed_span_per_type_f1": {t: s["f1"] for t, s in sorted(span["per_type"].items())},
         "seed_errors": seed["ner"]["errors"]["counts"],
+        "seed_error_examples": seed_error_examples(seed["ner"]["errors"]["examples"]),
     }
+
+
+def seed_error_examples(examples: dict[str, list[dict]]) -> list[str]:
+    """The harness's error examples as one line each, e.g. 'wrong_type PERS -> LOC: …لـ “الحلف” [ينس ستولتنبرج]، حيث…',
+    so which mentions a seed gets wrong can be read from the results file (up to the harness's five per class)."""
+    lines = []
+    for kind, shown in examples.items():
+        for e in shown:
+            gold, predicted = (e[side]["label"] if e[side] else "O" for side in ("gold", "predicted"))
+            lines.append(f"{kind} {gold} -> {predicted}: {e['context']}")
+    return lines
 
 
 def topic_run(dev: dict, seed: dict, seed_folder: Path) -> dict:

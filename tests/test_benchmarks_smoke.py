@@ -192,6 +192,11 @@ def test_main_job_trains_each_seed_and_scores_dev_and_the_seed_article(task, tin
     assert all(0.0 <= v <= 1.0 for v in values) and section[key]["runs"] == 2
     assert section[key]["mean"] == pytest.approx(sum(values) / 2) and saved[f"{task}_{key}"] == section[key]["mean"]
     assert all(r["training"]["seconds"] > 0 for r in section["runs"])
+    if task == "ner":  # every error class shows up to the harness's five examples, each naming its labels
+        for run in section["runs"]:
+            wrong = {kind: n for kind, n in run["seed_errors"].items() if kind != "correct"}
+            assert len(run["seed_error_examples"]) == sum(min(n, 5) for n in wrong.values())
+            assert all(line.split(" ")[0] in wrong and " -> " in line for line in run["seed_error_examples"])
     if task == "topic":  # the seed gold here is the 6 dev articles: one predicted topic each
         assert all(len(r["seed_topics"]) == 6 for r in section["runs"])
     # another recipe (a --set override) trains its own checkpoints instead of reusing these
