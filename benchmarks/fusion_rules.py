@@ -76,13 +76,18 @@ def out_of_fold_f1(encoder, lexical, gold, num_labels) -> dict[str, float]:
     return {name: statistics.mean(values) for name, values in scores.items()}
 
 
+def encoder_outputs(model, docs) -> tuple[list, list, np.ndarray]:
+    """The encoder's inputs and window logits on `docs`, and their gold label ids."""
+    encoded, logits = model.forward(docs, batch_size=32)
+    return encoded, logits, np.array([model.labels.index(d.topic) for d in docs])
+
+
 def component_arrays(model, docs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(encoder, lexical) log-probabilities and gold label ids on `docs`, through the training code's own path."""
     from arabic_news.training.lexical import component_log_probs
 
-    encoded, logits = model.forward(docs, batch_size=32)
-    encoder, lexical = component_log_probs(model, model.lexical, encoded, logits)
-    return encoder, lexical, np.array([model.labels.index(d.topic) for d in docs])
+    encoded, logits, gold = encoder_outputs(model, docs)
+    return *component_log_probs(model, model.lexical, encoded, logits), gold
 
 
 def checkpoint_section(checkpoint: Path, docs: dict, topic_input: str | None = None) -> dict:

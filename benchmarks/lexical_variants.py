@@ -20,10 +20,8 @@ import dataclasses
 import time
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks import common
-from benchmarks.fusion_rules import TRAINING_RULE, out_of_fold_f1
+from benchmarks.fusion_rules import TRAINING_RULE, encoder_outputs, out_of_fold_f1
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -75,12 +73,6 @@ def score_variant(settings, model, train, dev, test) -> dict:
     }
 
 
-def encoder_outputs(model, docs) -> tuple[list, list, np.ndarray]:
-    """The encoder's inputs and window logits on `docs` (computed once, shared by every variant), and gold ids."""
-    encoded, logits = model.forward(docs, batch_size=32)
-    return encoded, logits, np.array([model.labels.index(d.topic) for d in docs])
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, required=True, help="a fused topic checkpoint (model.lexical)")
@@ -105,6 +97,7 @@ def main(argv=None) -> int:
         raise common.BenchmarkError(f"{args.checkpoint}: not a fused topic checkpoint (no model.lexical)")
     folder = args.data_dir / "ant"
     docs = {split: read_documents(folder / f"{split}.jsonl") for split in ("train", "dev", "test")}
+    # the encoder's outputs are computed once and shared by every variant
     dev, test = encoder_outputs(model, docs["dev"]), encoder_outputs(model, docs["test"])
     train = [model.codec.input_text(d) for d in docs["train"]], [d.topic for d in docs["train"]]
     committed = dataclasses.replace(model.lexical.settings, weight=None, fusion=None)
