@@ -41,6 +41,7 @@ class ModelConfig:
     name_or_path: str = "embedded:e5-small"
     freeze_embeddings: bool = False  # freeze the word embeddings (most of a multilingual encoder's parameters)
     freeze_layers: int = 0  # also freeze the whole embeddings block and the bottom N encoder layers
+    cache_frozen_layers: bool = False  # compute the frozen layers' output once per window; epochs run the top only
     attention_dropout: float | None = None  # None: the encoder's own; 0 lets PyTorch's fused attention kernel run
     crf: bool = False  # NER: a CRF output layer (constrained BIO transitions, Viterbi decoding), crf.safetensors
     crf_learning_rate: float | None = None  # the CRF's scores' own learning rate (null: training.learning_rate)
@@ -311,6 +312,12 @@ def _check_values(config: Config) -> None:
             f"model.attention_dropout must be in [0, 1), got {dropout!r}",
             path=source,
             hint="0.0 trains faster on a CPU (fused attention); null keeps the encoder's own",
+        )
+    if config.model.cache_frozen_layers and not config.model.freeze_layers:
+        raise ConfigError(
+            "model.cache_frozen_layers is set but no layer is frozen (model.freeze_layers is 0)",
+            path=source,
+            hint="add e.g. model.freeze_layers: 6, or drop model.cache_frozen_layers",
         )
     _check_crf(config)
     weights = config.training.get("class_weights")

@@ -13,7 +13,6 @@ import logging
 import time
 from pathlib import Path
 
-import torch
 from transformers import EarlyStoppingCallback, Trainer, set_seed
 
 from ..atomic import atomic_write_json
@@ -37,6 +36,7 @@ from .card import plot_training_curve, write_model_card
 from .config import Config, save_config
 from .crf import CRF_ATTRIBUTE, attach_crf, crf_loss, crf_of
 from .features import cache_folder, features_dataset, tokenizer_fingerprint
+from .frozen import FrozenLayerCache, freeze_bottom
 from .lexical import component_scores, fit_lexical
 from .loss import class_weighted_loss
 from .optimizer import layerwise_parameter_groups
@@ -55,11 +55,31 @@ class ProjectTrainer(Trainer):
         metadata: CheckpointMetadata | None = None,
         layerwise_lr_decay: float | None = None,
         crf_learning_rate: float | None = None,
+        frozen_cache: FrozenLayerCache | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.dev_documents, self.metadata = dev_documents or [], metadata
         self.layerwise_lr_decay, self.crf_learning_rate = layerwise_lr_decay, crf_learning_rate
+        self.frozen_cache = frozen_cache
+
+    def get_train_dataloader(self):
+        """Under `model.cache_frozen_layers` training batches carry the frozen layers' stored output; evaluation
+        batches keep their token ids."""
+        if self.frozen_cache is None:
+            return super().get_train_dataloader()
+        collator = self.data_collator
+        self.data_collator = self.frozen_cache.collator(collator)
+        try:
+            return super().get_train_dataloader()
+        finally:
+            self.data_collator = collator
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self.frozen_cache is None:
+            return super().training_step(model, inputs, num_items_in_batch)
+        with self.frozen_cache.skipping():  # forward and backward run the top layers only
+            return super().training_step(model, inputs, num_items_in_batch)
 
     def create_optimizer(self, model=None):
         """The Trainer's optimizer, with one learning rate per layer under `training.layerwise_lr_decay`, and the
@@ -128,6 +148,11 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     train_set = features_dataset(model.codec, train_docs, "train", cache, key_parts)
     dev_set = features_dataset(model.codec, dev_docs, "dev", cache, key_parts) if dev_docs else None
     args = training_arguments(config, has_dev=dev_set is not None)
+    frozen_cache = (
+        FrozenLayerCache.build(network, config.model.freeze_layers, train_set, tokenizer, config.source)
+        if config.model.cache_frozen_layers
+        else None
+    )
     callbacks = list(callbacks or [])
     if dev_set is not None and config.training.get("early_stopping_patience"):
         callbacks.append(EarlyStoppingCallback(int(config.training["early_stopping_patience"])))
@@ -149,6 +174,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
         metadata=metadata,
         layerwise_lr_decay=config.training.get("layerwise_lr_decay"),
         crf_learning_rate=config.model.crf_learning_rate,
+        frozen_cache=frozen_cache,
     )
     if resume:
         log.warning("resuming the interrupted run from %s", resume)
@@ -257,28 +283,6 @@ def attention_dropout_setting(config: Config, model_path: str) -> dict:
         path=config.source,
         hint="remove model.attention_dropout for this encoder",
     )
-
-
-def freeze_bottom(model, n_layers: int, source: str) -> None:
-    """Freeze the embeddings block and the bottom `n_layers` encoder layers: backward then stops at layer
-    `n_layers`, so a step costs a forward pass plus the backward of the top layers only."""
-    layers = next(
-        (
-            m
-            for m in model.base_model.modules()
-            if isinstance(m, torch.nn.ModuleList) and len(m) == model.config.num_hidden_layers
-        ),
-        None,
-    )
-    if layers is None or not 0 <= n_layers <= len(layers):
-        count = "no layer stack found" if layers is None else f"it has {len(layers)} layers"
-        raise ConfigError(
-            f"model.freeze_layers: cannot freeze {n_layers} encoder layers ({count})",
-            path=source,
-            hint="use a number between 0 and the encoder's num_hidden_layers",
-        )
-    for module in [model.base_model.embeddings, *layers[:n_layers]]:
-        module.requires_grad_(False)
 
 
 def finish(
