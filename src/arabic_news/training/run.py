@@ -148,6 +148,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     train_set = features_dataset(model.codec, train_docs, "train", cache, key_parts)
     dev_set = features_dataset(model.codec, dev_docs, "dev", cache, key_parts) if dev_docs else None
     args = training_arguments(config, has_dev=dev_set is not None)
+    started = time.perf_counter()  # storing the frozen layers' output is part of what training costs
     frozen_cache = (
         FrozenLayerCache.build(network, config.model.freeze_layers, train_set, tokenizer, config.source)
         if config.model.cache_frozen_layers
@@ -178,7 +179,6 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     )
     if resume:
         log.warning("resuming the interrupted run from %s", resume)
-    started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
     if trainer.is_world_process_zero():
