@@ -17,6 +17,7 @@ run main_job_topic python -m benchmarks.main_job --config configs/sample-topic.y
 run train_step     python -m benchmarks.train_step
 run vocab_trim     python -m benchmarks.vocab_trim
 run attention_dropout python -m benchmarks.attention_dropout
+run frozen_cache   python -m benchmarks.frozen_cache
 run inference      python -m benchmarks.inference_speed --checkpoint runs/anercorp-e5-seed42 --data "${DATA_DIR:-../shared/data}/anercorp/test.conll"
 run training_speed python -m benchmarks.training_speed "$@"
 run conll_speed    python -m benchmarks.conll_speed
