@@ -119,10 +119,11 @@ class FrozenLayerCache:
         return cache
 
     def _store_batch(self, rows: list[list[int]], tokenizer) -> None:
-        batch = tokenizer.pad({"input_ids": rows}, return_tensors="pt")
+        batch = tokenizer.pad({"input_ids": rows}, return_tensors="pt").to(self.model.device)
         hidden = self._bottom_output(batch["input_ids"], batch["attention_mask"])
         for ids, states, mask in zip(rows, hidden, batch["attention_mask"].bool()):
-            self.store[tuple(ids)] = states[mask].clone()  # the window's own positions, in order, whatever the side
+            # the window's own positions, in order, whatever the padding side; kept in host memory, not the GPU's
+            self.store[tuple(ids)] = states[mask].cpu().clone()
 
     def _bottom_output(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         outputs = self.model.base_model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
@@ -130,11 +131,12 @@ class FrozenLayerCache:
 
     def _check(self, dataset, tokenizer, source: str) -> None:
         rows = dataset[: min(CHECK_WINDOWS, len(dataset))]["input_ids"]
-        batch = tokenizer.pad({"input_ids": rows}, return_tensors="pt")
+        batch = tokenizer.pad({"input_ids": rows}, return_tensors="pt").to(self.model.device)
         with torch.no_grad():
             full = self.model(**batch).logits
             with self.skipping():
-                bypassed = self.model(**self.cached_inputs(batch, rows)).logits
+                cached = {k: v.to(self.model.device) for k, v in self.cached_inputs(batch.data, rows).items()}
+                bypassed = self.model(**cached).logits
         mask = batch["attention_mask"].bool()
         if full.dim() == 3:  # per-token logits: compare the windows' own positions only
             full, bypassed = full[mask], bypassed[mask]
@@ -156,7 +158,7 @@ class FrozenLayerCache:
         stored = [self._stored(row) for row in rows]
         hidden = stored[0].new_zeros((*ids.shape, stored[0].shape[-1]))
         for i, states in enumerate(stored):
-            hidden[i, mask[i]] = states
+            hidden[i, mask[i].cpu()] = states
         batch["inputs_embeds"] = hidden
         return batch
 

@@ -149,11 +149,10 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     dev_set = features_dataset(model.codec, dev_docs, "dev", cache, key_parts) if dev_docs else None
     args = training_arguments(config, has_dev=dev_set is not None)
     started = time.perf_counter()  # storing the frozen layers' output is part of what training costs
-    frozen_cache = (
-        FrozenLayerCache.build(network, config.model.freeze_layers, train_set, tokenizer, config.source)
-        if config.model.cache_frozen_layers
-        else None
-    )
+    frozen_cache = None
+    if config.model.cache_frozen_layers:
+        network.to(args.device)  # store on the training device (the Trainer would move the model there anyway)
+        frozen_cache = FrozenLayerCache.build(network, config.model.freeze_layers, train_set, tokenizer, config.source)
     callbacks = list(callbacks or [])
     if dev_set is not None and config.training.get("early_stopping_patience"):
         callbacks.append(EarlyStoppingCallback(int(config.training["early_stopping_patience"])))
