@@ -35,8 +35,8 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable f
 import torch
 from transformers import AutoModelForTokenClassification
 
-from arabic_news.modeling import resolve_model_path
-from arabic_news.training.frozen import freeze_bottom
+from arabic_news.modeling import load_tokenizer, resolve_model_path
+from arabic_news.training.frozen import FrozenLayerCache, freeze_bottom
 from benchmarks import common
 
 NUM_LABELS = 9  # BIO over PERS, LOC, ORG, MISC
@@ -54,38 +54,25 @@ def build(model_path: str, freeze: int):
     return model, optimizer
 
 
-def top_layers_loss(model, hidden: torch.Tensor, labels: torch.Tensor, freeze: int) -> torch.Tensor:
-    """The top layers, dropout, classifier and loss, from the bottom layers' output (no padding: no mask)."""
-    for layer in model.base_model.encoder.layer[freeze:]:
-        hidden = layer(hidden)
-    logits = model.classifier(model.dropout(hidden))
-    return torch.nn.functional.cross_entropy(logits.view(-1, NUM_LABELS), labels.view(-1))
+def steps(model, optimizer, cache: FrozenLayerCache, tokenizer):
+    """The three timed pieces, each through the project's own FrozenLayerCache (what training runs)."""
 
-
-def bottom_output(model, ids: torch.Tensor, freeze: int) -> torch.Tensor:
-    """What a cache would store for these windows: embeddings + bottom layers, no dropout, no gradients."""
-    model.eval()
-    with torch.no_grad():
-        hidden = model.base_model.embeddings(input_ids=ids)
-        for layer in model.base_model.encoder.layer[:freeze]:
-            hidden = layer(hidden)
-    model.train()
-    return hidden
-
-
-def steps(model, optimizer, freeze: int):
-    def full(ids, labels, hidden):
+    def full(ids, labels, rows):
         model(input_ids=ids, labels=labels).loss.backward()
         optimizer.step()
         optimizer.zero_grad()
 
-    def top_only(ids, labels, hidden):
-        top_layers_loss(model, hidden, labels, freeze).backward()
+    def top_only(ids, labels, rows):
+        inputs = cache.cached_inputs({"input_ids": ids, "attention_mask": torch.ones_like(ids)}, rows)
+        with cache.skipping():
+            model(**inputs, labels=labels).loss.backward()
         optimizer.step()
         optimizer.zero_grad()
 
-    def cache_build(ids, labels, hidden):
-        bottom_output(model, ids, freeze)
+    def cache_build(ids, labels, rows):
+        model.eval()  # as FrozenLayerCache.build stores: no dropout
+        cache.store_windows(rows, tokenizer)
+        model.train()
 
     return {"full": full, "top only": top_only, "cache build": cache_build}
 
@@ -98,19 +85,22 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/frozen_cache.json"))
     args = parser.parse_args(argv)
-    model, optimizer = build(resolve_model_path("embedded:e5-small-ar"), args.freeze)
+    path = resolve_model_path("embedded:e5-small-ar")
+    model, optimizer = build(path, args.freeze)
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(5, model.config.vocab_size, (args.batch, args.length), generator=generator)
     labels = torch.randint(0, NUM_LABELS, (args.batch, args.length), generator=generator)
-    hidden = bottom_output(model, ids, args.freeze)
-    variants = steps(model, optimizer, args.freeze)
+    rows = ids.tolist()
+    cache = FrozenLayerCache(model, args.freeze, {})
+    variants = steps(model, optimizer, cache, load_tokenizer(path))
+    variants["cache build"](ids, labels, rows)  # the store the `top only` steps read
     for step in variants.values():  # warm-up: the first step allocates the optimizer state
-        step(ids, labels, hidden)
+        step(ids, labels, rows)
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.repeats):
         for name, step in variants.items():
             started = time.perf_counter()
-            step(ids, labels, hidden)
+            step(ids, labels, rows)
             times[name].append(time.perf_counter() - started)
     medians = {name: statistics.median(values) for name, values in times.items()}
     tokens = args.batch * args.length

@@ -100,10 +100,8 @@ class FrozenLayerCache:
         was_training = model.training
         model.eval()
         try:
-            with torch.no_grad(), _bypassed(cache._top):  # the top layers' output is not needed here
-                for start in range(0, len(dataset), BUILD_BATCH):
-                    rows = dataset[start : start + BUILD_BATCH]["input_ids"]
-                    cache._store_batch(rows, tokenizer)
+            for start in range(0, len(dataset), BUILD_BATCH):
+                cache.store_windows(dataset[start : start + BUILD_BATCH]["input_ids"], tokenizer)
             cache._check(dataset, tokenizer, source)
         finally:
             model.train(was_training)
@@ -118,9 +116,12 @@ class FrozenLayerCache:
         )
         return cache
 
-    def _store_batch(self, rows: list[list[int]], tokenizer) -> None:
+    def store_windows(self, rows: list[list[int]], tokenizer) -> None:
+        """Store the bottom layers' output for these windows (token ids): one forward pass with no gradients and
+        the top layers skipped. The model should be in eval mode, so that no dropout is stored."""
         batch = tokenizer.pad({"input_ids": rows}, return_tensors="pt").to(self.model.device)
-        hidden = self._bottom_output(batch["input_ids"], batch["attention_mask"])
+        with torch.no_grad(), _bypassed(self._top):  # the top layers' output is not needed here
+            hidden = self._bottom_output(batch["input_ids"], batch["attention_mask"])
         for ids, states, mask in zip(rows, hidden, batch["attention_mask"].bool()):
             # the window's own positions, in order, whatever the padding side; kept in host memory, not the GPU's
             self.store[tuple(ids)] = states[mask].cpu().clone()
