@@ -6,7 +6,9 @@
 Trains the config through the project API once per seed (runs/main-<config name>[-<digest of the --set
 overrides>]-seed<N>; a finished seed is reused, an interrupted one resumes), then scores every checkpoint with
 the evaluation harness on the config's dev set (where recipes are chosen) and on `data/seed.jsonl`, the seed
-article's gold annotation (a test: nothing is chosen on it).
+article's gold annotation (a test: nothing is chosen on it). With `--anercorp-dev`, every NER checkpoint is also
+scored on ANERcorp's dev split (the last 10% of `<data-dir>/anercorp/train.conll`, read as `configs/anercorp.yaml`
+reads it), a corpus of real news the main job never trains on: how far its model carries beyond the sample corpus.
 One run of the main job is noisy (12 dev articles, 28 seed entities), so the figures are per seed and mean ± sd.
 
 Writes `results/main_job.json`, one section per task: NER — dev micro-F1, the seed article's exact-span precision,
@@ -45,6 +47,7 @@ FIGURES = {
         "seed_topic_accuracy": "seed topic correct",
     },
 }
+CROSS_CORPUS = "anercorp_dev_micro_f1"
 HEADLINE = {"ner": ("seed_span_f1", "dev_micro_f1"), "topic": ("seed_topic_accuracy", "dev_macro_f1")}
 
 
@@ -54,7 +57,11 @@ def parse_args(argv=None):
         "main_job.json",
         "sample-ner.yaml",
         "the main job's config to train: configs/sample-ner.yaml or configs/sample-topic.yaml",
-        corpora=False,
+    )
+    parser.add_argument(
+        "--anercorp-dev",
+        action="store_true",
+        help="NER: also score every seed on ANERcorp's dev split (under --data-dir), a corpus it never trained on",
     )
     parser.add_argument("--seed-gold", type=Path, default=Path(repo_relative(SEED_GOLD)), help="the seed's gold")
     common.add_training_options(parser)
@@ -116,13 +123,16 @@ def model_section(args) -> tuple[str, dict]:
     )
     on_dev, _ = common.evaluate_checkpoints(checkpoints, dev_path, args.runs_dir / f"{name}-eval" / "dev")
     on_seed, _ = common.evaluate_checkpoints(checkpoints, args.seed_gold, args.runs_dir / f"{name}-eval" / "seed")
+    foreign = anercorp_dev_figures(args, checkpoints, name) if args.anercorp_dev and task == "ner" else None
     runs = []
-    for seed, checkpoint, dev, gold in zip(args.seeds, checkpoints, on_dev, on_seed):
+    for i, (seed, checkpoint, dev, gold) in enumerate(zip(args.seeds, checkpoints, on_dev, on_seed)):
         figures = (
             ner_run(dev["report"], gold["report"])
             if task == "ner"
             else topic_run(dev["report"], gold["report"], gold["folder"])
         )
+        if foreign:
+            figures.update(foreign[i])
         training = dev["metadata"].get("training", {})
         runs.append({"seed": seed, "checkpoint": repo_relative(checkpoint), **figures, "training": training})
     section = {
@@ -131,13 +141,42 @@ def model_section(args) -> tuple[str, dict]:
         "dev": repo_relative(dev_path),
         "seed_gold": repo_relative(args.seed_gold),
         "runs": runs,
-        **{key: mean_sd([r[key] for r in runs]) for key in FIGURES[task]},
+        **{key: mean_sd([r[key] for r in runs]) for key in figures_of(task, runs)},
     }
     return task, section
 
 
+def figures_of(task: str, runs: list[dict]) -> dict[str, str]:
+    """The figures averaged over seeds: the task's own, and the cross-corpus one where it was measured."""
+    figures = dict(FIGURES[task])
+    if runs and CROSS_CORPUS in runs[0]:
+        figures[CROSS_CORPUS] = "ANERcorp dev micro-F1"
+    return figures
+
+
+def anercorp_dev_figures(args, checkpoints: list[Path], name: str) -> list[dict]:
+    """Each checkpoint's micro-F1 and per-type F1 on ANERcorp's dev split, cut and joined as its config does."""
+    from arabic_news.data import read_documents, write_documents
+    from arabic_news.training.config import load_config
+
+    data = load_config(common.REPO_ROOT / "configs" / "anercorp.yaml").data
+    docs = read_documents(common.corpus_file(args.data_dir, "anercorp/train.conll"))
+    _, dev = common.sequential_dev_split(docs, data.dev_fraction)
+    path = common.scratch_dir("anercorp-dev") / "dev.conll"  # outside the repository: no corpus text lands in it
+    write_documents(dev, path)
+    folder = args.runs_dir / f"{name}-eval" / "anercorp-dev"
+    scored, _ = common.evaluate_checkpoints(checkpoints, path, folder, data.sentences_per_document)
+    return [
+        {
+            CROSS_CORPUS: s["report"]["ner"]["micro"]["f1"],
+            "anercorp_dev_per_type_f1": {t: v["f1"] for t, v in sorted(s["report"]["ner"]["per_type"].items())},
+        }
+        for s in scored
+    ]
+
+
 def print_summary(task: str, section: dict) -> None:
-    figures = FIGURES[task]
+    figures = figures_of(task, section["runs"])
     rows = [
         [r["seed"], *(pct(r[k]) for k in figures), round(r["training"].get("seconds", 0.0))] for r in section["runs"]
     ]
