@@ -16,6 +16,7 @@ from .formats import (
     stream_documents,
     write_documents,
 )
+from .renaming import rename_entities
 
 __all__ = [
     "CODECS",
@@ -28,6 +29,7 @@ __all__ = [
     "label_set",
     "output_format",
     "read_documents",
+    "rename_entities",
     "stream_documents",
     "topic_set",
     "write_documents",
