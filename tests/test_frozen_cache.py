@@ -93,7 +93,7 @@ def test_a_store_that_does_not_reproduce_the_model_is_refused(tiny_encoder):
     for states in cache.store.values():
         states += 1.0
     with pytest.raises(ConfigError, match="does not give the same outputs from its bottom layers' stored output"):
-        cache._check(rows, tokenizer, "config.yaml")
+        cache.verify(rows, tokenizer, "config.yaml")
 
 
 def test_cache_frozen_layers_without_frozen_layers_is_refused(tmp_path, tiny_encoder, tiny_corpus):

@@ -16,7 +16,6 @@ from .formats import (
     stream_documents,
     write_documents,
 )
-from .renaming import rename_entities
 
 __all__ = [
     "CODECS",
@@ -29,7 +28,6 @@ __all__ = [
     "label_set",
     "output_format",
     "read_documents",
-    "rename_entities",
     "stream_documents",
     "topic_set",
     "write_documents",

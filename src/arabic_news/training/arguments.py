@@ -36,11 +36,6 @@ def default_training_arguments(task: Task) -> dict:
     }
 
 
-def training_seed(config: Config) -> int:
-    """The run's seed: the config's `training.seed`, else the project's default."""
-    return int(config.training.get("seed", default_training_arguments(config.task_type)["seed"]))
-
-
 def training_arguments(config: Config, has_dev: bool) -> TrainingArguments:
     values = default_training_arguments(config.task_type)
     if not has_dev:

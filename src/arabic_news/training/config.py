@@ -59,9 +59,6 @@ class DataConfig:
     # seen with its neighbours (data/context.py); evaluate with the same `evaluate.py --sentences-per-document N`
     sentences_per_document: int | None = None
     features_cache: bool | str = True  # encoded features cached on disk: true (default folder), a folder, or false
-    # NER: rename each named thing of a training article with this probability, with another name of its type from
-    # the training data (data/renaming.py); 0 trains on the articles as written
-    rename_entities: float = 0.0
 
 
 @dataclass
@@ -294,7 +291,6 @@ def _check_values(config: Config) -> None:
             path=source,
             hint="e.g. 4 reads four consecutive sentences as one document; null reads each as it is",
         )
-    _check_renaming(config)
     decay = config.training.get("layerwise_lr_decay")
     if decay is not None and (isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1):
         raise ConfigError(
@@ -327,22 +323,6 @@ def _check_values(config: Config) -> None:
     weights = config.training.get("class_weights")
     if weights not in (None, "balanced"):
         raise ConfigError(f"training.class_weights must be null or 'balanced', got {weights!r}", path=source)
-
-
-def _check_renaming(config: Config) -> None:
-    rate = config.data.rename_entities
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-        raise ConfigError(
-            f"data.rename_entities must be a probability between 0 and 1, got {rate!r}",
-            path=config.source,
-            hint="e.g. 0.3 renames about a third of the named things in each training article; 0 switches it off",
-        )
-    if rate and config.task != "ner":
-        raise ConfigError(
-            f"data.rename_entities renames entity spans, which task {config.task!r} does not learn from",
-            path=config.source,
-            hint="remove data.rename_entities, or set task: ner",
-        )
 
 
 def _check_crf(config: Config) -> None:

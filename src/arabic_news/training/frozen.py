@@ -102,7 +102,7 @@ class FrozenLayerCache:
         try:
             for start in range(0, len(dataset), BUILD_BATCH):
                 cache.store_windows(dataset[start : start + BUILD_BATCH]["input_ids"], tokenizer)
-            cache._check(dataset, tokenizer, source)
+            cache.verify(dataset, tokenizer, source)
         finally:
             model.train(was_training)
         megabytes = sum(t.numel() * t.element_size() for t in cache.store.values()) / 2**20
@@ -130,7 +130,9 @@ class FrozenLayerCache:
         outputs = self.model.base_model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
         return outputs.hidden_states[self.n_layers]
 
-    def _check(self, dataset, tokenizer, source: str) -> None:
+    def verify(self, dataset, tokenizer, source: str = "<config>") -> None:
+        """Raise ConfigError unless the model fed from the store gives the full model's outputs on the first windows
+        of `dataset` (run by `build`; a store that no longer matches its model fails it too)."""
         rows = dataset[: min(CHECK_WINDOWS, len(dataset))]["input_ids"]
         batch = tokenizer.pad({"input_ids": rows}, return_tensors="pt").to(self.model.device)
         with torch.no_grad():

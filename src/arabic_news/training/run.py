@@ -30,7 +30,7 @@ from ..hardware import peak_rss_mb
 from ..inference import TaskModel, TorchBackend
 from ..modeling import load_tokenizer, resolve_model_path
 from ..text import NormalizeOptions
-from .arguments import training_arguments, training_seed
+from .arguments import default_training_arguments, training_arguments
 from .averaging import EpochSnapshots, choose_average
 from .card import plot_training_curve, write_model_card
 from .config import Config, save_config
@@ -135,7 +135,7 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     labels = task.labels(train_docs, config.preprocessing, config.data.train)
     metadata = build_metadata(config, labels, model_path)
     # Seed before the new head is initialised (Trainer seeds only later), so one config gives one model.
-    set_seed(training_seed(config))
+    set_seed(int(config.training.get("seed", default_training_arguments(task)["seed"])))
     network = load_model(config, model_path, labels)
     model = task_model(network, tokenizer, metadata)
     cache = cache_folder(config.data.features_cache)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..data import Document, join_documents, read_documents, rename_entities
+from ..data import Document, join_documents, read_documents
 from ..errors import ConfigError, DataError
-from .arguments import training_seed
 from .config import Config
 
 
@@ -25,8 +24,6 @@ def load_splits(config: Config) -> tuple[list[Document], list[Document], list[Do
             join_documents(docs, n, path)
             for docs, path in ((train_docs, data.train), (dev_docs, data.dev or data.train), (test_docs, data.test))
         )
-    if data.rename_entities:  # training articles only: dev and test are scored as written
-        train_docs = rename_entities(train_docs, data.rename_entities, seed=training_seed(config))
     for name, docs in (("train", train_docs), ("dev", dev_docs), ("test", test_docs)):
         if name == "train" or docs:
             config.task_type.check_documents(docs, name, getattr(config.data, name))
