@@ -6,9 +6,11 @@
 Trains the config through the project API once per seed (runs/main-<config name>[-<digest of the --set
 overrides>]-seed<N>; a finished seed is reused, an interrupted one resumes), then scores every checkpoint with
 the evaluation harness on the config's dev set (where recipes are chosen) and on `data/seed.jsonl`, the seed
-article's gold annotation (a test: nothing is chosen on it). With `--anercorp-dev`, every NER checkpoint is also
-scored on ANERcorp's dev split (the last 10% of `<data-dir>/anercorp/train.conll`, read as `configs/anercorp.yaml`
-reads it), a corpus of real news the main job never trains on: how far its model carries beyond the sample corpus.
+article's gold annotation (a test: nothing is chosen on it). With `--cross-corpus`, every checkpoint is also
+scored on the dev split of a public corpus of real news that the main job never trains on, to see how far its model
+carries beyond the sample corpus: NER on ANERcorp's (the last 10% of `<data-dir>/anercorp/train.conll`, read as
+`configs/anercorp.yaml` reads it), topic on ANT's (`<data-dir>/ant/dev.jsonl`, each headline put first as in the
+sample corpus). The split is written to a scratch folder outside the repository.
 One run of the main job is noisy (12 dev articles, 28 seed entities), so the figures are per seed and mean ± sd.
 
 Writes `results/main_job.json`, one section per task: NER — dev micro-F1, the seed article's exact-span precision,
@@ -47,7 +49,11 @@ FIGURES = {
         "seed_topic_accuracy": "seed topic correct",
     },
 }
-CROSS_CORPUS = "anercorp_dev_micro_f1"
+# Per task: the cross-corpus figure (--cross-corpus) and its column title.
+CROSS_CORPUS = {
+    "ner": ("anercorp_dev_micro_f1", "ANERcorp dev micro-F1"),
+    "topic": ("ant_dev_macro_f1", "ANT dev macro-F1"),
+}
 HEADLINE = {"ner": ("seed_span_f1", "dev_micro_f1"), "topic": ("seed_topic_accuracy", "dev_macro_f1")}
 
 
@@ -59,9 +65,10 @@ def parse_args(argv=None):
         "the main job's config to train: configs/sample-ner.yaml or configs/sample-topic.yaml",
     )
     parser.add_argument(
-        "--anercorp-dev",
+        "--cross-corpus",
         action="store_true",
-        help="NER: also score every seed on ANERcorp's dev split (under --data-dir), a corpus it never trained on",
+        help="also score every seed on a public corpus's dev split (under --data-dir) that it never trained on: "
+        "ANERcorp for NER, ANT for topic",
     )
     parser.add_argument("--seed-gold", type=Path, default=Path(repo_relative(SEED_GOLD)), help="the seed's gold")
     common.add_training_options(parser)
@@ -123,7 +130,7 @@ def model_section(args) -> tuple[str, dict]:
     )
     on_dev, _ = common.evaluate_checkpoints(checkpoints, dev_path, args.runs_dir / f"{name}-eval" / "dev")
     on_seed, _ = common.evaluate_checkpoints(checkpoints, args.seed_gold, args.runs_dir / f"{name}-eval" / "seed")
-    foreign = anercorp_dev_figures(args, checkpoints, name) if args.anercorp_dev and task == "ner" else None
+    foreign = CROSS_CORPUS_SCORERS[task](args, checkpoints, name) if args.cross_corpus else None
     runs = []
     for i, (seed, checkpoint, dev, gold) in enumerate(zip(args.seeds, checkpoints, on_dev, on_seed)):
         figures = (
@@ -149,8 +156,9 @@ def model_section(args) -> tuple[str, dict]:
 def figures_of(task: str, runs: list[dict]) -> dict[str, str]:
     """The figures averaged over seeds: the task's own, and the cross-corpus one where it was measured."""
     figures = dict(FIGURES[task])
-    if runs and CROSS_CORPUS in runs[0]:
-        figures[CROSS_CORPUS] = "ANERcorp dev micro-F1"
+    key, title = CROSS_CORPUS[task]
+    if runs and key in runs[0]:
+        figures[key] = title
     return figures
 
 
@@ -168,11 +176,30 @@ def anercorp_dev_figures(args, checkpoints: list[Path], name: str) -> list[dict]
     scored, _ = common.evaluate_checkpoints(checkpoints, path, folder, data.sentences_per_document)
     return [
         {
-            CROSS_CORPUS: s["report"]["ner"]["micro"]["f1"],
+            "anercorp_dev_micro_f1": s["report"]["ner"]["micro"]["f1"],
             "anercorp_dev_per_type_f1": {t: v["f1"] for t, v in sorted(s["report"]["ner"]["per_type"].items())},
         }
         for s in scored
     ]
+
+
+def ant_dev_figures(args, checkpoints: list[Path], name: str) -> list[dict]:
+    """Each checkpoint's macro-F1 and accuracy on ANT's dev split, each article's title as its first line (the
+    sample corpus's articles start with their headline)."""
+    from arabic_news.data import Document, read_documents, write_documents
+
+    docs = read_documents(common.corpus_file(args.data_dir, "ant/dev.jsonl"))
+    headed = [Document(d.id, f"{d.meta['title']}\n{d.text}", d.topic) if d.meta.get("title") else d for d in docs]
+    path = common.scratch_dir("ant-dev") / "dev.jsonl"  # outside the repository: no corpus text lands in it
+    write_documents(headed, path)
+    scored, _ = common.evaluate_checkpoints(checkpoints, path, args.runs_dir / f"{name}-eval" / "ant-dev")
+    return [
+        {"ant_dev_macro_f1": s["report"]["topic"]["macro_f1"], "ant_dev_accuracy": s["report"]["topic"]["accuracy"]}
+        for s in scored
+    ]
+
+
+CROSS_CORPUS_SCORERS = {"ner": anercorp_dev_figures, "topic": ant_dev_figures}
 
 
 def print_summary(task: str, section: dict) -> None:

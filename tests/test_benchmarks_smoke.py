@@ -197,17 +197,22 @@ def test_main_job_trains_each_seed_and_scores_dev_and_the_seed_article(task, tin
             wrong = {kind: n for kind, n in run["seed_errors"].items() if kind != "correct"}
             assert len(run["seed_error_examples"]) == sum(min(n, 5) for n in wrong.values())
             assert all(line.split(" ")[0] in wrong and " -> " in line for line in run["seed_error_examples"])
-    if task == "ner":  # the same checkpoints scored on another corpus's dev split: the last 10% of its train
-        from arabic_news.data import read_documents, write_documents
+    # the same checkpoints scored on another corpus's dev split (NER: the last 10% of its train file)
+    from arabic_news.data import Document, read_documents, write_documents
 
-        corpus = tmp_path / "corpora"
-        (corpus / "anercorp").mkdir(parents=True)
-        write_documents(read_documents(tiny_corpus["dev"]) * 2, corpus / "anercorp" / "train.conll")
-        again = [*common_args, "--seeds", "1", "2", "--runs-dir", str(runs), "--skip-train", "--anercorp-dev"]
-        assert main_job.main([*again, "--data-dir", str(corpus)]) == 0
-        section = json.loads(out.read_text(encoding="utf-8"))["ner"]
-        assert all(0.0 <= r["anercorp_dev_micro_f1"] <= 1.0 for r in section["runs"])
-        assert section["anercorp_dev_micro_f1"]["runs"] == 2 and (runs / "main-tiny-ner-eval" / "anercorp-dev").is_dir()
+    corpus, tiny = tmp_path / "corpora", read_documents(tiny_corpus["dev"])
+    (corpus / "anercorp").mkdir(parents=True)
+    (corpus / "ant").mkdir()
+    write_documents(tiny * 2, corpus / "anercorp" / "train.conll")
+    write_documents(
+        [Document(d.id, d.text, d.topic, meta={"title": "عنوان"}) for d in tiny], corpus / "ant" / "dev.jsonl"
+    )
+    again = [*common_args, "--seeds", "1", "2", "--runs-dir", str(runs), "--skip-train", "--cross-corpus"]
+    assert main_job.main([*again, "--data-dir", str(corpus)]) == 0
+    section = json.loads(out.read_text(encoding="utf-8"))[task]
+    key, folder = {"ner": ("anercorp_dev_micro_f1", "anercorp-dev"), "topic": ("ant_dev_macro_f1", "ant-dev")}[task]
+    assert all(0.0 <= r[key] <= 1.0 for r in section["runs"]) and section[key]["runs"] == 2
+    assert (runs / f"main-tiny-{task}-eval" / folder).is_dir()
     if task == "topic":  # the seed gold here is the 6 dev articles: one predicted topic each
         assert all(len(r["seed_topics"]) == 6 for r in section["runs"])
     # another recipe (a --set override) trains its own checkpoints instead of reusing these
