@@ -49,10 +49,10 @@ FIGURES = {
         "seed_topic_accuracy": "seed topic correct",
     },
 }
-# Per task: the cross-corpus figure (--cross-corpus) and its column title.
+# Per task: the cross-corpus figure (--cross-corpus), its column title, and the corpus file it is scored from.
 CROSS_CORPUS = {
-    "ner": ("anercorp_dev_micro_f1", "ANERcorp dev micro-F1"),
-    "topic": ("ant_dev_macro_f1", "ANT dev macro-F1"),
+    "ner": ("anercorp_dev_micro_f1", "ANERcorp dev micro-F1", "anercorp/train.conll"),
+    "topic": ("ant_dev_macro_f1", "ANT dev macro-F1", "ant/dev.jsonl"),
 }
 HEADLINE = {"ner": ("seed_span_f1", "dev_micro_f1"), "topic": ("seed_topic_accuracy", "dev_macro_f1")}
 
@@ -124,6 +124,8 @@ def model_section(args) -> tuple[str, dict]:
     if not config.data.dev:  # checked before any training, not after it
         raise common.BenchmarkError(f"{args.config} has no data.dev. Fix: give the config a dev file")
     dev_path = Path(config.data.dev)
+    if args.cross_corpus:  # a missing corpus is reported before any training, too
+        common.corpus_file(args.data_dir, CROSS_CORPUS[task][2])
     name = run_name(args.config, args.overrides)
     checkpoints = common.train_seeds(
         args.config, args.overrides, name, args.runs_dir, args.seeds, args.skip_train, args.overwrite
@@ -156,7 +158,7 @@ def model_section(args) -> tuple[str, dict]:
 def figures_of(task: str, runs: list[dict]) -> dict[str, str]:
     """The figures averaged over seeds: the task's own, and the cross-corpus one where it was measured."""
     figures = dict(FIGURES[task])
-    key, title = CROSS_CORPUS[task]
+    key, title, _ = CROSS_CORPUS[task]
     if runs and key in runs[0]:
         figures[key] = title
     return figures
@@ -168,7 +170,7 @@ def anercorp_dev_figures(args, checkpoints: list[Path], name: str) -> list[dict]
     from arabic_news.training.config import load_config
 
     data = load_config(common.REPO_ROOT / "configs" / "anercorp.yaml").data
-    docs = read_documents(common.corpus_file(args.data_dir, "anercorp/train.conll"))
+    docs = read_documents(common.corpus_file(args.data_dir, CROSS_CORPUS["ner"][2]))
     _, dev = common.sequential_dev_split(docs, data.dev_fraction)
     path = common.scratch_dir("anercorp-dev") / "dev.conll"  # outside the repository: no corpus text lands in it
     write_documents(dev, path)
@@ -188,7 +190,7 @@ def ant_dev_figures(args, checkpoints: list[Path], name: str) -> list[dict]:
     sample corpus's articles start with their headline)."""
     from arabic_news.data import Document, read_documents, write_documents
 
-    docs = read_documents(common.corpus_file(args.data_dir, "ant/dev.jsonl"))
+    docs = read_documents(common.corpus_file(args.data_dir, CROSS_CORPUS["topic"][2]))
     headed = [Document(d.id, f"{d.meta['title']}\n{d.text}", d.topic) if d.meta.get("title") else d for d in docs]
     path = common.scratch_dir("ant-dev") / "dev.jsonl"  # outside the repository: no corpus text lands in it
     write_documents(headed, path)

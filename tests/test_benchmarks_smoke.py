@@ -213,6 +213,9 @@ def test_main_job_trains_each_seed_and_scores_dev_and_the_seed_article(task, tin
     key, folder = {"ner": ("anercorp_dev_micro_f1", "anercorp-dev"), "topic": ("ant_dev_macro_f1", "ant-dev")}[task]
     assert all(0.0 <= r[key] <= 1.0 for r in section["runs"]) and section[key]["runs"] == 2
     assert (runs / f"main-tiny-{task}-eval" / folder).is_dir()
+    with pytest.raises(common.BenchmarkError, match="--data-dir"):  # a missing corpus stops it before training
+        main_job.main([*common_args, "--runs-dir", str(tmp_path / "r2"), "--cross-corpus", "--data-dir", str(tmp_path)])
+    assert not (tmp_path / "r2").exists()
     if task == "topic":  # the seed gold here is the 6 dev articles: one predicted topic each
         assert all(len(r["seed_topics"]) == 6 for r in section["runs"])
     # another recipe (a --set override) trains its own checkpoints instead of reusing these
