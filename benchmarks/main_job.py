@@ -24,6 +24,8 @@ import hashlib
 import json
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the repository root
@@ -48,11 +50,6 @@ FIGURES = {
         "dev_macro_f1": "dev macro-F1",
         "seed_topic_accuracy": "seed topic correct",
     },
-}
-# Per task: the cross-corpus figure (--cross-corpus), its column title, and the corpus file it is scored from.
-CROSS_CORPUS = {
-    "ner": ("anercorp_dev_micro_f1", "ANERcorp dev micro-F1", "anercorp/train.conll"),
-    "topic": ("ant_dev_macro_f1", "ANT dev macro-F1", "ant/dev.jsonl"),
 }
 HEADLINE = {"ner": ("seed_span_f1", "dev_micro_f1"), "topic": ("seed_topic_accuracy", "dev_macro_f1")}
 
@@ -124,24 +121,27 @@ def model_section(args) -> tuple[str, dict]:
     if not config.data.dev:  # checked before any training, not after it
         raise common.BenchmarkError(f"{args.config} has no data.dev. Fix: give the config a dev file")
     dev_path = Path(config.data.dev)
-    if args.cross_corpus:  # a missing corpus is reported before any training, too
-        common.corpus_file(args.data_dir, CROSS_CORPUS[task][2])
+    cross = CROSS_CORPUS[task]
+    corpus = common.corpus_file(args.data_dir, cross.file) if args.cross_corpus else None  # found before training
     name = run_name(args.config, args.overrides)
     checkpoints = common.train_seeds(
         args.config, args.overrides, name, args.runs_dir, args.seeds, args.skip_train, args.overwrite
     )
     on_dev, _ = common.evaluate_checkpoints(checkpoints, dev_path, args.runs_dir / f"{name}-eval" / "dev")
     on_seed, _ = common.evaluate_checkpoints(checkpoints, args.seed_gold, args.runs_dir / f"{name}-eval" / "seed")
-    foreign = CROSS_CORPUS_SCORERS[task](args, checkpoints, name) if args.cross_corpus else None
+    foreign = (
+        cross.score(corpus, checkpoints, args.runs_dir / f"{name}-eval" / cross.name)
+        if corpus
+        else [{} for _ in checkpoints]
+    )
     runs = []
-    for i, (seed, checkpoint, dev, gold) in enumerate(zip(args.seeds, checkpoints, on_dev, on_seed)):
+    for seed, checkpoint, dev, gold, elsewhere in zip(args.seeds, checkpoints, on_dev, on_seed, foreign):
         figures = (
             ner_run(dev["report"], gold["report"])
             if task == "ner"
             else topic_run(dev["report"], gold["report"], gold["folder"])
         )
-        if foreign:
-            figures.update(foreign[i])
+        figures.update(elsewhere)
         training = dev["metadata"].get("training", {})
         runs.append({"seed": seed, "checkpoint": repo_relative(checkpoint), **figures, "training": training})
     section = {
@@ -158,24 +158,22 @@ def model_section(args) -> tuple[str, dict]:
 def figures_of(task: str, runs: list[dict]) -> dict[str, str]:
     """The figures averaged over seeds: the task's own, and the cross-corpus one where it was measured."""
     figures = dict(FIGURES[task])
-    key, title, _ = CROSS_CORPUS[task]
-    if runs and key in runs[0]:
-        figures[key] = title
+    cross = CROSS_CORPUS[task]
+    if runs and cross.figure in runs[0]:
+        figures[cross.figure] = cross.title
     return figures
 
 
-def anercorp_dev_figures(args, checkpoints: list[Path], name: str) -> list[dict]:
+def anercorp_dev_figures(train_file: Path, checkpoints: list[Path], out: Path) -> list[dict]:
     """Each checkpoint's micro-F1 and per-type F1 on ANERcorp's dev split, cut and joined as its config does."""
     from arabic_news.data import read_documents, write_documents
     from arabic_news.training.config import load_config
 
     data = load_config(common.REPO_ROOT / "configs" / "anercorp.yaml").data
-    docs = read_documents(common.corpus_file(args.data_dir, CROSS_CORPUS["ner"][2]))
-    _, dev = common.sequential_dev_split(docs, data.dev_fraction)
+    _, dev = common.sequential_dev_split(read_documents(train_file), data.dev_fraction)
     path = common.scratch_dir("anercorp-dev") / "dev.conll"  # outside the repository: no corpus text lands in it
     write_documents(dev, path)
-    folder = args.runs_dir / f"{name}-eval" / "anercorp-dev"
-    scored, _ = common.evaluate_checkpoints(checkpoints, path, folder, data.sentences_per_document)
+    scored, _ = common.evaluate_checkpoints(checkpoints, path, out, data.sentences_per_document)
     return [
         {
             "anercorp_dev_micro_f1": s["report"]["ner"]["micro"]["f1"],
@@ -185,23 +183,39 @@ def anercorp_dev_figures(args, checkpoints: list[Path], name: str) -> list[dict]
     ]
 
 
-def ant_dev_figures(args, checkpoints: list[Path], name: str) -> list[dict]:
+def ant_dev_figures(dev_file: Path, checkpoints: list[Path], out: Path) -> list[dict]:
     """Each checkpoint's macro-F1 and accuracy on ANT's dev split, each article's title as its first line (the
     sample corpus's articles start with their headline)."""
     from arabic_news.data import Document, read_documents, write_documents
 
-    docs = read_documents(common.corpus_file(args.data_dir, CROSS_CORPUS["topic"][2]))
+    docs = read_documents(dev_file)
     headed = [Document(d.id, f"{d.meta['title']}\n{d.text}", d.topic) if d.meta.get("title") else d for d in docs]
     path = common.scratch_dir("ant-dev") / "dev.jsonl"  # outside the repository: no corpus text lands in it
     write_documents(headed, path)
-    scored, _ = common.evaluate_checkpoints(checkpoints, path, args.runs_dir / f"{name}-eval" / "ant-dev")
+    scored, _ = common.evaluate_checkpoints(checkpoints, path, out)
     return [
         {"ant_dev_macro_f1": s["report"]["topic"]["macro_f1"], "ant_dev_accuracy": s["report"]["topic"]["accuracy"]}
         for s in scored
     ]
 
 
-CROSS_CORPUS_SCORERS = {"ner": anercorp_dev_figures, "topic": ant_dev_figures}
+@dataclass(frozen=True)
+class CrossCorpus:
+    """A public corpus that a task's main-job models are also scored on (--cross-corpus)."""
+
+    name: str  # its report folder: <runs-dir>/<run>-eval/<name>
+    file: str  # under --data-dir
+    figure: str  # averaged over seeds
+    title: str  # the figure's column title
+    score: Callable[[Path, list[Path], Path], list[dict]]  # (corpus file, checkpoints, report folder) -> per seed
+
+
+CROSS_CORPUS = {
+    "ner": CrossCorpus(
+        "anercorp-dev", "anercorp/train.conll", "anercorp_dev_micro_f1", "ANERcorp dev micro-F1", anercorp_dev_figures
+    ),
+    "topic": CrossCorpus("ant-dev", "ant/dev.jsonl", "ant_dev_macro_f1", "ANT dev macro-F1", ant_dev_figures),
+}
 
 
 def print_summary(task: str, section: dict) -> None:
