@@ -80,8 +80,9 @@ def test_the_cache_leaves_the_bottom_layers_dropout_out_and_still_trains(tmp_pat
     assert losses[-1] < losses[0]
 
 
-def test_a_store_that_does_not_reproduce_the_model_is_refused(tiny_encoder):
-    """The check run before training compares the bypass with the full model: here the store is corrupted."""
+def test_a_store_that_does_not_reproduce_the_model_is_refused(tiny_encoder, capsys):
+    """The check run before training compares the bypass with the full model: here the store is corrupted. (Storing
+    shows its progress over the windows.)"""
     from datasets import Dataset
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
@@ -90,6 +91,8 @@ def test_a_store_that_does_not_reproduce_the_model_is_refused(tiny_encoder):
     rows = Dataset.from_list([{"input_ids": tokenizer(t)["input_ids"]} for t in ("أذربيجان والناتو", "في القاهرة")])
     cache = FrozenLayerCache.build(model, 1, rows, tokenizer)
     assert len(cache.store) == 2
+    progress = capsys.readouterr().err
+    assert "store frozen layers" in progress and "2/2" in progress
     for states in cache.store.values():
         states += 1.0
     with pytest.raises(ConfigError, match="does not give the same outputs from its bottom layers' stored output"):

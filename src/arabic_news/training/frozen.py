@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 
 import torch
@@ -68,6 +69,14 @@ def _pass_through(*args, inputs_embeds=None, hidden_states=None, **kwargs):
     return hidden_states if hidden_states is not None else args[0]
 
 
+def _progress(total: int):
+    """A progress bar over the windows being stored; shown by the first process only (under torchrun each process
+    stores every window, and one bar is enough)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="store frozen layers", unit="window", disable=int(os.environ.get("RANK", "0")) != 0)
+
+
 @contextlib.contextmanager
 def _bypassed(modules):
     """Within the block, each module's forward returns its input (an instance attribute over the class's method;
@@ -100,8 +109,11 @@ class FrozenLayerCache:
         was_training = model.training
         model.eval()
         try:
-            for start in range(0, len(dataset), BUILD_BATCH):
-                cache.store_windows(dataset[start : start + BUILD_BATCH]["input_ids"], tokenizer)
+            with _progress(len(dataset)) as bar:  # ANT's 10,730 windows take minutes on a CPU
+                for start in range(0, len(dataset), BUILD_BATCH):
+                    rows = dataset[start : start + BUILD_BATCH]["input_ids"]
+                    cache.store_windows(rows, tokenizer)
+                    bar.update(len(rows))
             cache.verify(dataset, tokenizer, source)
         finally:
             model.train(was_training)
