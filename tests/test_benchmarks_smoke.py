@@ -292,3 +292,39 @@ def test_serve_load_measures_the_model_alone_one_text_and_a_batch_at_a_time(ner_
     assert rates["one_at_a_time"] > 0 and rates["batched"] > 0
     assert short["speedup"] == pytest.approx(rates["batched"] / rates["one_at_a_time"], abs=0.01)
     assert figures["threads"] == 1 and figures["batch"] == 3
+
+
+# ---- a frozen encoder's view of topics ----------------------------------------------------------------------
+def test_frozen_view_fits_each_layer_and_fuses_it_with_both_halves_of_a_checkpoint(tiny_encoder, tiny_corpus, tmp_path):
+    from arabic_news.data import Document, read_documents, write_documents
+    from arabic_news.training import load_config, train
+    from benchmarks import frozen_view
+    from tests.conftest import write_config
+
+    corpus = tmp_path / "corpora"
+    (corpus / "ant").mkdir(parents=True)
+    docs = [Document(d.id, d.text, d.topic, meta={"title": "عنوان"}) for d in read_documents(tiny_corpus["train"])]
+    for split in ("train", "dev", "test"):
+        write_documents(docs, corpus / "ant" / f"{split}.jsonl")
+    config = write_config(
+        tmp_path / "tiny-topic.yaml",
+        task="topic",
+        model={"name_or_path": str(tiny_encoder), "lexical": {"min_df": 1}},
+        data={k: str(corpus / "ant" / f"{k}.jsonl") for k in ("train", "dev")},
+        preprocessing={"max_length": 32, "stride": 8},
+        training={"output_dir": str(tmp_path / "ckpt"), "num_train_epochs": 1, "per_device_train_batch_size": 8},
+    )
+    checkpoint = train(load_config(config))
+    out = tmp_path / "frozen_view.json"
+    args = ["--config", str(config), "--data-dir", str(corpus), "--layers", "1", "2", "--out", str(out)]
+    assert frozen_view.main([*args, "--checkpoint", str(checkpoint)]) == 0
+    section = json.loads(out.read_text(encoding="utf-8"))["frozen_view"]
+    assert set(section["frozen_views"]) == {"layer 1", "layer 2"}
+    for row in section["frozen_views"].values():
+        assert row["C"] in frozen_view.C_GRID and 0.0 <= row["dev_macro_f1"] <= 1.0
+        for fused in (row["fused with the regression"], row["three views"]):
+            assert 0.0 <= fused["dev_out_of_fold_macro_f1"] <= 1.0 and 0.0 <= fused["test_macro_f1_at_pick"] <= 1.0
+        assert sum(row["three views"]["pick"].values()) == pytest.approx(1.0)
+    assert "fine-tuned encoder fused with the regression" in section["checkpoint"]
+    with pytest.raises(common.BenchmarkError, match="--data-dir"):  # a missing corpus is named before any work
+        frozen_view.main([*args[:2], "--data-dir", str(tmp_path / "nowhere"), "--out", str(out)])
