@@ -89,7 +89,7 @@ def test_a_store_that_does_not_reproduce_the_model_is_refused(tiny_encoder, caps
     tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
     model = AutoModelForTokenClassification.from_pretrained(tiny_encoder, num_labels=3)
     rows = Dataset.from_list([{"input_ids": tokenizer(t)["input_ids"]} for t in ("أذربيجان والناتو", "في القاهرة")])
-    cache = FrozenLayerCache.build(model, 1, rows, tokenizer)
+    cache = FrozenLayerCache.build(model, 1, rows, tokenizer, progress=True)
     assert len(cache.store) == 2
     progress = capsys.readouterr().err
     assert "store frozen layers" in progress and "2/2" in progress

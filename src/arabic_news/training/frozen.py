@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 
 import torch
@@ -69,14 +68,6 @@ def _pass_through(*args, inputs_embeds=None, hidden_states=None, **kwargs):
     return hidden_states if hidden_states is not None else args[0]
 
 
-def _progress(total: int):
-    """A progress bar over the windows being stored; shown by the first process only (under torchrun each process
-    stores every window, and one bar is enough)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="store frozen layers", unit="window", disable=int(os.environ.get("RANK", "0")) != 0)
-
-
 @contextlib.contextmanager
 def _bypassed(modules):
     """Within the block, each module's forward returns its input (an instance attribute over the class's method;
@@ -101,15 +92,20 @@ class FrozenLayerCache:
         self._top = list(layers[n_layers:])
 
     @classmethod
-    def build(cls, model, n_layers: int, dataset, tokenizer, source: str = "<config>") -> FrozenLayerCache:
+    def build(
+        cls, model, n_layers: int, dataset, tokenizer, source: str = "<config>", progress: bool = False
+    ) -> FrozenLayerCache:
         """Run the embeddings and the bottom `n_layers` layers once over every window of `dataset` (eval mode, no
-        gradients), then check that the bypass reproduces the full model on the first windows."""
+        gradients), then check that the bypass reproduces the full model on the first windows. `progress` shows a
+        bar over the windows (training passes the Trainer's own choice: ANT's 10,730 take minutes on a CPU)."""
+        from tqdm.auto import tqdm
+
         started = time.perf_counter()
         cache = cls(model, n_layers, {})
         was_training = model.training
         model.eval()
         try:
-            with _progress(len(dataset)) as bar:  # ANT's 10,730 windows take minutes on a CPU
+            with tqdm(total=len(dataset), desc="store frozen layers", unit="window", disable=not progress) as bar:
                 for start in range(0, len(dataset), BUILD_BATCH):
                     rows = dataset[start : start + BUILD_BATCH]["input_ids"]
                     cache.store_windows(rows, tokenizer)

@@ -152,7 +152,14 @@ def train(config: Config, overwrite: bool = False, callbacks: list | None = None
     frozen_cache = None
     if config.model.cache_frozen_layers:
         network.to(args.device)  # store on the training device (the Trainer would move the model there anyway)
-        frozen_cache = FrozenLayerCache.build(network, config.model.freeze_layers, train_set, tokenizer, config.source)
+        frozen_cache = FrozenLayerCache.build(
+            network,
+            config.model.freeze_layers,
+            train_set,
+            tokenizer,
+            config.source,
+            progress=not args.disable_tqdm and args.process_index == 0,  # where the Trainer shows its own bars
+        )
     callbacks = list(callbacks or [])
     if dev_set is not None and config.training.get("early_stopping_patience"):
         callbacks.append(EarlyStoppingCallback(int(config.training["early_stopping_patience"])))
