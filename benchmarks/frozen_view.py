@@ -20,7 +20,6 @@ point picked on the whole dev set; they choose nothing.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import statistics
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import common
-from benchmarks.fusion_rules import FOLDS, SHUFFLES, TRAINING_RULE, component_arrays, out_of_fold_f1
+from benchmarks.fusion_rules import TRAINING_RULE, component_arrays, out_of_fold_f1, out_of_fold_splits
 
 C_GRID = (0.003, 0.01, 0.03, 0.1)  # the regression on 384 standardized features wants strong regularization
 BATCH = 32
@@ -116,11 +115,9 @@ def three_views(views: list[dict[str, np.ndarray]], gold: dict[str, np.ndarray],
 
     dev = [v["dev"] for v in views]
     scores = []
-    for shuffle in range(SHUFFLES):
-        order = np.random.default_rng(shuffle).permutation(len(gold["dev"]))
+    for splits in out_of_fold_splits(len(gold["dev"])):
         predicted = np.empty_like(gold["dev"])
-        for fold in np.array_split(order, FOLDS):
-            rest = np.setdiff1d(order, fold)
+        for rest, fold in splits:
             point = _best_point([d[rest] for d in dev], gold["dev"][rest], n)
             predicted[fold] = _three_way([d[fold] for d in dev], point)
         scores.append(macro_f1(gold["dev"], predicted, n))
@@ -147,16 +144,13 @@ def checkpoint_views(checkpoint: Path, docs: dict, gold: dict) -> dict[str, dict
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", type=Path, default=common.REPO_ROOT / "configs" / "ant.yaml")
+    parser = common.benchmark_parser(
+        __doc__.split("\n\n")[0], "frozen_view.json", "ant.yaml", "a fused topic config: its encoder and lexical half"
+    )
     parser.add_argument(
         "--layers", type=int, nargs="+", default=[6, 8, 12], help="hidden states to pool (0: embeddings)"
     )
     parser.add_argument("--checkpoint", type=Path, help="a fused topic checkpoint of the same config: a third view")
-    parser.add_argument(
-        "--data-dir", type=Path, default=common.DEFAULT_DATA_DIR, help="holds ant/{train,dev,test}.jsonl"
-    )
-    parser.add_argument("--out", type=Path, default=common.RESULTS_DIR / "frozen_view.json")
     return parser.parse_args(argv)
 
 
@@ -172,7 +166,7 @@ def main(argv=None) -> int:
     from arabic_news.tasks.topic.lexical import LexicalModel
     from arabic_news.training import load_config
 
-    config = load_config(args.config)
+    config = load_config(args.config, args.overrides)
     if config.task != "topic" or config.lexical is None:
         raise common.BenchmarkError(f"{args.config}: not a fused topic config (task: topic with model.lexical)")
     files = {split: common.corpus_file(args.data_dir, f"ant/{split}.jsonl") for split in SPLITS}  # checked first

@@ -55,6 +55,14 @@ def _rules() -> dict[str, Callable[[list[dict]], dict]]:
     }
 
 
+def out_of_fold_splits(n: int):
+    """The protocol's splits of n dev articles: per shuffle (seeded by its index), the (rest, fold) pairs of its
+    FOLDS folds. Every out-of-fold figure of the benchmarks uses these, so that they compare."""
+    for shuffle in range(SHUFFLES):
+        order = np.random.default_rng(shuffle).permutation(n)
+        yield [(np.setdiff1d(order, fold), fold) for fold in np.array_split(order, FOLDS)]
+
+
 def out_of_fold_f1(encoder, lexical, gold, num_labels) -> dict[str, float]:
     """Per rule: pooled macro-F1 of predictions made, fold by fold, with the point it picked on the other folds."""
     from arabic_news.tasks.topic.lexical import fuse
@@ -62,11 +70,9 @@ def out_of_fold_f1(encoder, lexical, gold, num_labels) -> dict[str, float]:
 
     rules = _rules()
     scores: dict[str, list[float]] = {rule: [] for rule in rules}
-    for shuffle in range(SHUFFLES):
-        order = np.random.default_rng(shuffle).permutation(len(gold))
+    for splits in out_of_fold_splits(len(gold)):
         predicted = {rule: np.empty_like(gold) for rule in rules}
-        for fold in np.array_split(order, FOLDS):
-            rest = np.setdiff1d(order, fold)
+        for rest, fold in splits:
             grid = fusion_grid(encoder[rest], lexical[rest], gold[rest], num_labels)
             for name, rule in rules.items():
                 pick = rule(grid)
