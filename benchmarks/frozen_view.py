@@ -157,7 +157,6 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     common.setup_logging()
-    import torch
     from transformers import AutoModel
 
     from arabic_news.data.formats import read_documents
@@ -176,7 +175,6 @@ def main(argv=None) -> int:
     gold = {split: np.array([labels.index(d.topic) for d in docs[split]]) for split in SPLITS}
     path = resolve_model_path(config.model.name_or_path)
     codec = TASKS["topic"].codec(load_tokenizer(path), labels, config.preprocessing)
-    torch.manual_seed(0)
     encoder = AutoModel.from_pretrained(path).eval()
 
     started = time.perf_counter()
