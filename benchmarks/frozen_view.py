@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import common
-from benchmarks.fusion_rules import TRAINING_RULE, component_arrays, out_of_fold_f1, out_of_fold_splits
+from benchmarks.fusion_rules import component_arrays, out_of_fold_splits, training_rule_figures
 
 C_GRID = (0.003, 0.01, 0.03, 0.1)  # the regression on 384 standardized features wants strong regularization
 BATCH = 32
@@ -77,18 +77,7 @@ def fit_view(x: dict[str, np.ndarray], gold: dict[str, np.ndarray], n: int) -> t
 def two_views(a: dict[str, np.ndarray], b: dict[str, np.ndarray], gold: dict[str, np.ndarray], n: int) -> dict:
     """Views a (as the encoder) and b (as the regression) fused by training's rule: out of fold on dev, and test at
     the pick on the whole dev set."""
-    from arabic_news.tasks.topic.lexical import fuse
-    from arabic_news.training.lexical import choose_fusion, fusion_grid, macro_f1
-
-    grid = fusion_grid(a["dev"], b["dev"], gold["dev"], n)
-    pick = choose_fusion(grid)
-    test = fuse(a["test"], b["test"], pick["weight"], pick["fusion"]).argmax(1)
-    return {
-        "dev_out_of_fold_macro_f1": out_of_fold_f1(a["dev"], b["dev"], gold["dev"], n)[TRAINING_RULE],
-        "dev_best_of_grid": max(g["dev_macro_f1"] for g in grid),
-        "pick": f"{pick['fusion']} {pick['weight']:g}",
-        "test_macro_f1_at_pick": macro_f1(gold["test"], test, n),
-    }
+    return training_rule_figures((a["dev"], b["dev"]), (a["test"], b["test"]), gold["dev"], gold["test"], n)
 
 
 THREE_WAY_GRID = [(i / 20, j / 20) for i in range(21) for j in range(21 - i)]  # (first, second); the third: the rest

@@ -82,6 +82,24 @@ def out_of_fold_f1(encoder, lexical, gold, num_labels) -> dict[str, float]:
     return {name: statistics.mean(values) for name, values in scores.items()}
 
 
+def training_rule_figures(dev: tuple, test: tuple, gold_dev, gold_test, num_labels) -> dict:
+    """Two views (encoder, lexical log-probs per split) fused by training's rule, as every benchmark reports it: the
+    pooled out-of-fold dev figure, the best point of the dev grid, the pick on the whole dev set and its test macro-F1
+    (for the record only)."""
+    from arabic_news.tasks.topic.lexical import fuse
+    from arabic_news.training.lexical import choose_fusion, fusion_grid, macro_f1
+
+    grid = fusion_grid(*dev, gold_dev, num_labels)
+    pick = choose_fusion(grid)
+    test_predicted = fuse(*test, pick["weight"], pick["fusion"]).argmax(1)
+    return {
+        "dev_out_of_fold_macro_f1": out_of_fold_f1(*dev, gold_dev, num_labels)[TRAINING_RULE],
+        "dev_best_of_grid": max(g["dev_macro_f1"] for g in grid),
+        "pick": f"{pick['fusion']} {pick['weight']:g}",
+        "test_macro_f1_at_pick": macro_f1(gold_test, test_predicted, num_labels),
+    }
+
+
 def encoder_outputs(model, docs) -> tuple[list, list, np.ndarray]:
     """The encoder's inputs and window logits on `docs`, and their gold label ids."""
     encoded, logits = model.forward(docs, batch_size=32)

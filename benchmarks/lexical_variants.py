@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from benchmarks import common
-from benchmarks.fusion_rules import TRAINING_RULE, encoder_outputs, out_of_fold_f1
+from benchmarks.fusion_rules import encoder_outputs, training_rule_figures
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -49,27 +49,26 @@ def parse_variant(text: str) -> tuple[str, dict]:
 def score_variant(settings, model, train, dev, test) -> dict:
     """Fit the regression with `settings` on `train` (texts, topics), fuse it with the fixed encoder on `dev` and
     `test` (encoded, window logits, gold ids) as training does, and score both."""
-    from arabic_news.tasks.topic.lexical import LexicalModel, fuse
-    from arabic_news.training.lexical import choose_fusion, component_log_probs, fusion_grid, macro_f1
+    from arabic_news.tasks.topic.lexical import LexicalModel
+    from arabic_news.training.lexical import component_log_probs, macro_f1
 
     started = time.perf_counter()
     lexical = LexicalModel.fit(*train, model.labels, settings)
     fit_seconds = time.perf_counter() - started
     n = len(model.labels)
     (dev_encoded, dev_logits, gold), (test_encoded, test_logits, test_gold) = dev, test
-    encoder, lex = component_log_probs(model, lexical, dev_encoded, dev_logits)
-    dev_grid = fusion_grid(encoder, lex, gold, n)
-    pick = choose_fusion(dev_grid)
-    test_fused = fuse(*component_log_probs(model, lexical, test_encoded, test_logits), pick["weight"], pick["fusion"])
+    dev_views = component_log_probs(model, lexical, dev_encoded, dev_logits)
+    test_views = component_log_probs(model, lexical, test_encoded, test_logits)
+    fused = training_rule_figures(dev_views, test_views, gold, test_gold, n)
     return {
         "settings": settings.to_dict(),
         "features": lexical.num_features,
         "fit_seconds": round(fit_seconds, 1),
-        "lexical_dev_macro_f1": macro_f1(gold, lex.argmax(1), n),
-        "fused_dev_out_of_fold_macro_f1": out_of_fold_f1(encoder, lex, gold, n)[TRAINING_RULE],
-        "fused_dev_best_of_grid": max(g["dev_macro_f1"] for g in dev_grid),
-        "pick": f"{pick['fusion']} {pick['weight']:g}",
-        "test_macro_f1_at_pick": round(macro_f1(test_gold, test_fused.argmax(1), n), 6),  # rounded as the grid is
+        "lexical_dev_macro_f1": macro_f1(gold, dev_views[1].argmax(1), n),
+        "fused_dev_out_of_fold_macro_f1": fused["dev_out_of_fold_macro_f1"],
+        "fused_dev_best_of_grid": fused["dev_best_of_grid"],
+        "pick": fused["pick"],
+        "test_macro_f1_at_pick": round(fused["test_macro_f1_at_pick"], 6),  # rounded as the grid is
     }
 
 
